@@ -1,0 +1,1099 @@
+// The engine: scope nodes and the manager's state, and the paths a reservation takes. Every
+// path is generated from the topology's analysis: the set of scopes charged in each state of a
+// kind is a compile-time mask, unrolled into straight-line code; the state itself (which late
+// parents are set) is a small integer switched on once per operation.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <memory_resource>
+#include <mutex>
+#include <new>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "rcmgr/detail/counters.hpp"
+#include "rcmgr/detail/kind_traits.hpp"
+#include "rcmgr/detail/limit_store.hpp"
+#include "rcmgr/detail/meta.hpp"
+#include "rcmgr/errors.hpp"
+#include "rcmgr/limit_set.hpp"
+#include "rcmgr/result.hpp"
+#include "rcmgr/topology.hpp"
+
+namespace rcmgr {
+
+/// What a misuse report says. Misuse never changes accounting beyond what was really held:
+/// an over-release is clamped to the amount the scope holds, a negative release is ignored.
+struct misuse_event {
+  enum class what : std::uint8_t {
+    over_release,      ///< release_memory(n) with n above what the scope itself reserved
+    negative_release,  ///< release_memory(n) with n < 0
+  };
+  what kind = what::over_release;
+  scope_name scope;
+  std::int64_t requested = 0;  ///< bytes asked to release
+  std::int64_t available = 0;  ///< bytes the scope held (what was released)
+};
+
+/// Counts of misuse seen by a manager since it was created.
+struct misuse_stats {
+  std::uint64_t over_releases = 0;
+  std::int64_t over_released_bytes = 0;  ///< sum of (requested - available) over over_releases
+  std::uint64_t negative_releases = 0;
+};
+
+namespace detail {
+
+template <class K>
+inline constexpr bool is_per_object = kind_traits<K>::shape == kind_shape::per_object;
+template <class K>
+inline constexpr bool is_shared = !is_per_object<K>;
+
+template <class Core, class K>
+struct node;
+
+struct no_owner {};
+
+/// Text form of a key, for messages.
+template <class Key>
+std::string_view key_text(const Key& k, std::string& buf) {
+  if constexpr (std::is_convertible_v<const Key&, std::string_view>) {
+    (void)buf;
+    return std::string_view(k);
+  } else {
+    buf = to_string(k);
+    return buf;
+  }
+}
+
+// ---- nodes ------------------------------------------------------------------------------------
+
+/// A connection, stream or other per-object scope. Owned by its handle (one reference) and by
+/// any spans or owned children open on it. Only the thread using the handle touches `state`,
+/// `done`, `parents` and `direct_memory`.
+template <class Core, class K>
+  requires(is_per_object<K> && !kind_traits<K>::is_span)
+struct node<Core, K> {
+  using policy = typename Core::policy;
+  using G = typename Core::graph;
+  static constexpr int index = Core::template index<K>;
+  static constexpr int slot_count = G::slot_count(index);
+  static constexpr int owner_index = G::owner(index);
+  using owner_kind = typename Core::template kind_at_or_void<owner_index>;
+  using owner_ptr = std::conditional_t<(owner_index >= 0), node<Core, owner_kind>*, no_owner>;
+
+  counters<kind_traits<K>::accounted, policy> rc;
+  std::int64_t direct_memory = 0;  ///< bytes reserved on this scope itself, not through spans
+  typename policy::template cell<std::uint32_t> refs{1};
+  std::uint8_t state = 0;  ///< bit b set: late parent b is attached
+  bool done = false;
+  [[no_unique_address]] std::array<void*, std::size_t(slot_count)> parents{};  ///< keyed and view parents, by G::slot
+  [[no_unique_address]] owner_ptr owner{};
+};
+
+/// A span: memory only, reserving through its owner.
+template <class Core, class K>
+  requires(kind_traits<K>::is_span)
+struct node<Core, K> {
+  using policy = typename Core::policy;
+  using owner_kind = typename K::owner;
+  counters<kind_traits<K>::accounted, policy> rc;
+  std::int64_t direct_memory = 0;
+  typename policy::template cell<std::uint32_t> refs{1};
+  bool done = false;
+  node<Core, owner_kind>* owner = nullptr;
+};
+
+/// A singleton scope, owned by the manager.
+template <class Core, class K>
+  requires(kind_traits<K>::shape == kind_shape::singleton)
+struct node<Core, K> {
+  using policy = typename Core::policy;
+  counters<kind_traits<K>::accounted, policy> rc;
+  typename policy::template cell<std::int64_t> direct_memory{};
+};
+
+template <class Core, class K, bool Stored = !kind_traits<K>::constant_limit>
+struct limit_ptr {
+  typename Core::policy::template cell<const typename Core::template limit_store_of<K>*> ptr{};
+};
+template <class Core, class K>
+struct limit_ptr<Core, K, false> {};
+
+/// A keyed scope (a peer, a protocol, a service). Lives in its kind's table while anything
+/// refers to it or it holds anything.
+template <class Core, class K>
+  requires(kind_traits<K>::shape == kind_shape::keyed)
+struct node<Core, K> {
+  using policy = typename Core::policy;
+  using key_type = typename key_of<K>::type;
+  counters<kind_traits<K>::accounted, policy> rc;
+  typename policy::template cell<std::int64_t> direct_memory{};
+  typename policy::template cell<std::uint32_t> refs{0};
+  [[no_unique_address]] limit_ptr<Core, K> lim;
+  key_type key;
+  explicit node(const key_type& k) : key(k) {}
+};
+
+/// A view scope: one per (A, B) pair, e.g. the protocol-peer scope of a protocol and a peer.
+template <class Core, class K>
+  requires(kind_traits<K>::shape == kind_shape::view)
+struct node<Core, K> {
+  using policy = typename Core::policy;
+  using first_kind = typename kind_traits<K>::shape_option::first;
+  using second_kind = typename kind_traits<K>::shape_option::second;
+  counters<kind_traits<K>::accounted, policy> rc;
+  typename policy::template cell<std::int64_t> direct_memory{};
+  typename policy::template cell<std::uint32_t> refs{0};
+  [[no_unique_address]] limit_ptr<Core, K> lim;
+  node<Core, first_kind>* a;
+  node<Core, second_kind>* b;
+  node(node<Core, first_kind>* x, node<Core, second_kind>* y) : a(x), b(y) {}
+};
+
+// ---- per-kind state held by the manager --------------------------------------------------------
+
+/// Hashes any key type; string-like keys hash as their text so that a lookup by
+/// std::string_view finds a std::string or peer_id key without building one.
+struct any_key_hash {
+  using is_transparent = void;
+  template <class Key>
+  std::size_t operator()(const Key& k) const noexcept {
+    if constexpr (std::is_convertible_v<const Key&, std::string_view>) return std::hash<std::string_view>{}(std::string_view(k));
+    else return std::hash<Key>{}(k);
+  }
+};
+template <class A, class B>
+bool keys_equal(const A& a, const B& b) noexcept {
+  if constexpr (std::is_convertible_v<const A&, std::string_view> && std::is_convertible_v<const B&, std::string_view>)
+    return std::string_view(a) == std::string_view(b);
+  else return a == b;
+}
+/// Tables hold node pointers and are searched by key (transparent lookup): the key is stored once.
+template <class Node>
+struct node_key_hash : any_key_hash {
+  using any_key_hash::operator();
+  std::size_t operator()(const Node* n) const noexcept { return any_key_hash::operator()(n->key); }
+  std::size_t operator()(Node* n) const noexcept { return any_key_hash::operator()(n->key); }
+};
+template <class Node>
+struct node_key_equal {
+  using is_transparent = void;
+  static const auto& k(const Node* n) noexcept { return n->key; }
+  template <class Key>
+    requires(!std::is_convertible_v<const Key&, const Node*>)
+  static const Key& k(const Key& x) noexcept {
+    return x;
+  }
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const noexcept {
+    return keys_equal(k(a), k(b));
+  }
+};
+template <class Node>
+struct node_pair_hash {
+  using is_transparent = void;
+  using pair = std::pair<const void*, const void*>;
+  std::size_t operator()(const pair& p) const noexcept {
+    auto h = std::hash<const void*>{}(p.first);
+    return h ^ (std::hash<const void*>{}(p.second) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2));
+  }
+  std::size_t operator()(const Node* n) const noexcept { return (*this)(pair{n->a, n->b}); }
+  std::size_t operator()(Node* n) const noexcept { return (*this)(pair{n->a, n->b}); }
+};
+template <class Node>
+struct node_pair_equal {
+  using is_transparent = void;
+  using pair = std::pair<const void*, const void*>;
+  static pair k(const Node* n) noexcept { return {n->a, n->b}; }
+  static pair k(const pair& p) noexcept { return p; }
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const noexcept {
+    return k(a) == k(b);
+  }
+};
+
+template <class Core, class K, kind_shape S = kind_traits<K>::shape>
+struct kind_state;
+
+template <class Core, class K>
+struct kind_state<Core, K, kind_shape::singleton> {
+  typename Core::template limit_store_of<K> lim;
+  node<Core, K> n;
+  explicit kind_state(std::pmr::memory_resource*) {}
+};
+
+template <class Core, class K>
+struct kind_state<Core, K, kind_shape::per_object> {
+  typename Core::template limit_store_of<K> lim;
+  explicit kind_state(std::pmr::memory_resource*) {}
+};
+
+/// Keyed and view kinds: a table of live nodes, the default limit, and per-key overrides.
+/// Override stores are never freed while the manager lives (a reservation may be reading one
+/// without a lock); replaced ones are parked in `retired`.
+template <class Core, class K, kind_shape S>
+  requires(S == kind_shape::keyed || S == kind_shape::view)
+struct kind_state<Core, K, S> {
+  using node_type = node<Core, K>;
+  using store = typename Core::template limit_store_of<K>;
+  using okey = typename override_key_of<K>::type;
+  using hasher = std::conditional_t<S == kind_shape::keyed, node_key_hash<node_type>, node_pair_hash<node_type>>;
+  using equal = std::conditional_t<S == kind_shape::keyed, node_key_equal<node_type>, node_pair_equal<node_type>>;
+
+  mutable typename Core::policy::mutex mu;
+  std::pmr::unordered_set<node_type*, hasher, equal> table;
+  store lim;
+  std::unordered_map<okey, std::unique_ptr<store>, any_key_hash, std::equal_to<>> overrides;
+  std::vector<std::unique_ptr<store>> retired;
+  explicit kind_state(std::pmr::memory_resource* mr) : table(mr) {}
+};
+
+
+// ---- the core ---------------------------------------------------------------------------------
+
+template <class Topology, class Policy, class KL = typename Topology::kind_list>
+class core;
+
+template <class Topology, class Policy, class... Ks>
+class core<Topology, Policy, type_list<Ks...>> {
+ public:
+  using policy = Policy;
+  using graph = typename Topology::graph_type;
+  using topology = Topology;
+  template <class K>
+  static constexpr int index = index_of<K, Ks...>();
+  template <int I>
+  using kind_at = nth<std::size_t(I), Ks...>;
+  template <int I>
+  using kind_at_or_void = typename detail::kind_at_or_void<I, Ks...>::type;
+  template <class K>
+  using limit_store_of = limit_store<typename kind_traits<K>::limit_type, Policy>;
+  template <class K>
+  using node_t = node<core, K>;
+
+  explicit core(const limit_set<Topology>& limits)
+      : states_(((void)sizeof(Ks), &pool_)...) {
+    apply_limits(limits);
+  }
+  core(const core&) = delete;
+  core& operator=(const core&) = delete;
+  ~core() {
+    // Free what the tables still hold: scopes pinned by memory nobody released, or by handles
+    // that outlive the manager (a caller bug; such handles must not be used afterwards).
+    (destroy_table<Ks>(), ...);
+  }
+
+  // ---- lookup ----
+  template <class K>
+  auto& state() noexcept {
+    return std::get<std::size_t(index<K>)>(states_);
+  }
+  template <class K>
+  const auto& state() const noexcept {
+    return std::get<std::size_t(index<K>)>(states_);
+  }
+  template <class K>
+    requires(kind_traits<K>::shape == kind_shape::singleton)
+  node_t<K>& singleton() noexcept {
+    return state<K>().n;
+  }
+
+  template <class K>
+  const limit_store_of<K>& limit_of(const node_t<K>& n) const noexcept {
+    constexpr auto shape = kind_traits<K>::shape;
+    if constexpr ((shape == kind_shape::keyed || shape == kind_shape::view) && !kind_traits<K>::constant_limit)
+      return *n.lim.ptr.load();
+    else return state<K>().lim;
+  }
+
+  // ---- naming ----
+  template <class K>
+  scope_name name_of(const node_t<K>& n) const {
+    constexpr auto shape = kind_traits<K>::shape;
+    scope_name s(kind_traits<K>::name);
+    std::string buf;
+    if constexpr (shape == kind_shape::keyed) {
+      s.set_key(key_text(n.key, buf));
+    } else if constexpr (shape == kind_shape::view) {
+      std::string b2;
+      std::string joined(key_text(n.a->key, buf));
+      joined += '@';
+      joined += key_text(n.b->key, b2);
+      s.set_key(joined);
+    }
+    return s;
+  }
+  template <class K>
+  error limit_error(const node_t<K>& n, const refusal& why, std::uint8_t prio) const {
+    error e;
+    e.code = errc::limit_exceeded;
+    e.res = why.res;
+    e.dir = why.dir;
+    e.has_direction = why.has_direction;
+    e.total = why.total;
+    e.prio = why.res == resource::memory ? prio : priority::always;
+    e.current = why.current;
+    e.attempted = why.attempted;
+    e.limit_value = why.limit_value;
+    e.scope = name_of<K>(n);
+    return e;
+  }
+  template <class K>
+  error state_error(const node_t<K>& n, errc code, std::string_view detail) const {
+    error e;
+    e.code = code;
+    e.scope = name_of<K>(n);
+    e.detail = detail;
+    return e;
+  }
+
+  // ---- reservation paths ----
+
+  /// Charges `a` to node n of kind K and to everything n is charged to in its current state.
+  template <class K, resource_set R>
+  result<void> charge(node_t<K>& n, const amount& a, std::uint8_t prio) noexcept {
+    if constexpr (kind_traits<K>::is_span) {
+      if (n.done) return state_error<K>(n, errc::scope_closed, "the span has ended");
+      add_unchecked<R>(n.rc, a);
+      auto r = charge<typename K::owner, R>(*n.owner, a, prio);
+      if (!r) sub<R>(n.rc, a);
+      return r;
+    } else if constexpr (is_per_object<K>) {
+      if (n.done) return state_error<K>(n, errc::scope_closed, "the scope has ended");
+      refusal why;
+      if (!try_add<R>(n.rc, limit_of<K>(n), a, prio, why)) return limit_error<K>(n, why, prio);
+      if constexpr (node_t<K>::owner_index >= 0) {
+        auto r = charge<typename node_t<K>::owner_kind, R>(*n.owner, a, prio);
+        if (!r) {
+          sub<R>(n.rc, a);
+          return r;
+        }
+      }
+      auto r = dispatch_state<K>(n.state, [&](auto s) {
+        return charge_mask<K, graph::flat(index<K>, decltype(s)::value), R>(n, a, prio);
+      });
+      if (!r) {
+        sub<R>(n.rc, a);
+        if constexpr (node_t<K>::owner_index >= 0) uncharge<typename node_t<K>::owner_kind, R>(*n.owner, a);
+      }
+      return r;
+    } else {
+      refusal why;
+      if (!try_add<R>(n.rc, limit_of<K>(n), a, prio, why)) return limit_error<K>(n, why, prio);
+      auto r = charge_mask<K, graph::static_closure(index<K>), R>(n, a, prio);
+      if (!r) sub<R>(n.rc, a);
+      return r;
+    }
+  }
+
+  /// Releases `a` from n and everything n is charged to. A release through an owner that has
+  /// ended stops there: the owner's end already released everything below it.
+  template <class K, resource_set R>
+  void uncharge(node_t<K>& n, const amount& a) noexcept {
+    if constexpr (kind_traits<K>::is_span) {
+      if (n.done) return;
+      sub<R>(n.rc, a);
+      uncharge<typename K::owner, R>(*n.owner, a);
+    } else if constexpr (is_per_object<K>) {
+      if (n.done) return;
+      sub<R>(n.rc, a);
+      if constexpr (node_t<K>::owner_index >= 0) uncharge<typename node_t<K>::owner_kind, R>(*n.owner, a);
+      dispatch_state<K>(n.state, [&](auto s) {
+        uncharge_mask<K, graph::flat(index<K>, decltype(s)::value), R>(n, a);
+        return 0;
+      });
+    } else {
+      sub<R>(n.rc, a);
+      uncharge_mask<K, graph::static_closure(index<K>), R>(n, a);
+    }
+  }
+
+  template <class K>
+  result<void> reserve_memory(node_t<K>& n, std::int64_t size, std::uint8_t prio) noexcept {
+    constexpr resource_set mem{1u << unsigned(resource::memory)};
+    static_assert(kind_traits<K>::accounted.contains(resource::memory),
+                  "reserve_memory: this scope kind does not account memory (add resource::memory to its accounts<>)");
+    if (size < 0) return state_error<K>(n, errc::invalid_argument, "cannot reserve a negative amount of memory");
+    if (size == 0) {
+      if constexpr (is_per_object<K>)
+        if (n.done) return state_error<K>(n, errc::scope_closed, "the scope has ended");
+      return {};
+    }
+    auto r = charge<K, mem>(n, amount{size, 0, 0, 0}, prio);
+    if (r) {
+      if constexpr (is_per_object<K>) n.direct_memory += size;
+      else n.direct_memory.fetch_add(size);
+    }
+    return r;
+  }
+
+  template <class K>
+  void release_memory(node_t<K>& n, std::int64_t size) noexcept {
+    constexpr resource_set mem{1u << unsigned(resource::memory)};
+    if (size < 0) {
+      report_misuse<K>(n, misuse_event::what::negative_release, size, 0);
+      return;
+    }
+    std::int64_t take = size;
+    if constexpr (is_per_object<K>) {
+      if (n.done) return;  // everything was released when the scope ended
+      if (take > n.direct_memory) {
+        report_misuse<K>(n, misuse_event::what::over_release, size, n.direct_memory);
+        take = n.direct_memory;
+      }
+      n.direct_memory -= take;
+    } else {
+      std::int64_t d = n.direct_memory.load();
+      do {
+        take = size < d ? size : d;
+      } while (!n.direct_memory.compare_exchange(d, d - take));
+      if (take < size) report_misuse<K>(n, misuse_event::what::over_release, size, take);
+    }
+    if (take != 0) uncharge<K, mem>(n, amount{take, 0, 0, 0});
+  }
+
+  // ---- opening, attaching and ending per-object scopes ----
+
+  /// The parents an open<K>(...) call names, in edge order: keyed parents (by key) and the
+  /// owner (by handle), for at-open and until<> edges.
+  template <class K>
+  static constexpr auto open_parent_indices() {
+    constexpr int i = index<K>;
+    constexpr int count = [] {
+      int c = 0;
+      for (const auto& e : graph::edges)
+        if (e.child == i && (e.b == bind_kind::at_open || e.b == bind_kind::until) &&
+            (graph::kinds[e.parent].shape == kind_shape::keyed || graph::kinds[e.parent].shape == kind_shape::per_object))
+          ++c;
+      return c;
+    }();
+    std::array<int, count> r{};
+    int k = 0;
+    for (const auto& e : graph::edges)
+      if (e.child == i && (e.b == bind_kind::at_open || e.b == bind_kind::until) &&
+          (graph::kinds[e.parent].shape == kind_shape::keyed || graph::kinds[e.parent].shape == kind_shape::per_object))
+        r[k++] = e.parent;
+    return r;
+  }
+
+  template <class K, class... Args>
+  result<node_t<K>*> open(direction dir, bool use_fd, Args&&... args) {
+    static_assert(is_per_object<K> && !kind_traits<K>::is_span,
+                  "open<K>: only per-object kinds are opened; view singleton and keyed kinds with view<K>()");
+    constexpr auto parents = open_parent_indices<K>();
+    static_assert(sizeof...(Args) == parents.size(),
+                  "open<K>: give one argument per keyed parent (its key) and per owner (its handle), in edge order");
+    if (closed_.load()) {
+      error e;
+      e.code = errc::manager_closed;
+      e.scope = scope_name(kind_traits<K>::name);
+      return e;
+    }
+    void* mem = pool_.allocate(sizeof(node_t<K>), alignof(node_t<K>));
+    auto* n = ::new (mem) node_t<K>();
+    // bind the parents named at open
+    error bind_err;
+    bool bound = bind_open_parents<K>(*n, bind_err, std::make_index_sequence<parents.size()>{}, std::forward<Args>(args)...);
+    if (bound) bind_views<K, 0u, 0u>(*n);
+    if (!bound) {
+      unbind<K>(*n, 0);
+      destroy_object<K>(n);
+      return bind_err;
+    }
+    constexpr resource_set acc = kind_traits<K>::accounted;
+    amount a;
+    constexpr unsigned conns_bit = 1u << unsigned(resource::conns), streams_bit = 1u << unsigned(resource::streams),
+                       fd_bit = 1u << unsigned(resource::fd);
+    constexpr resource_set unit{static_cast<std::uint8_t>(
+        acc.contains(resource::conns) ? (conns_bit | (acc.contains(resource::fd) ? fd_bit : 0u))
+                                      : (acc.contains(resource::streams) ? streams_bit : 0u))};
+    if constexpr (unit.contains(resource::conns)) a.conns = one(dir);
+    else if constexpr (unit.contains(resource::streams)) a.streams = one(dir);
+    if constexpr (unit.contains(resource::fd)) a.fd = use_fd ? 1 : 0;
+    (void)use_fd;
+    if constexpr (unit.bits != 0) {
+      auto r = charge<K, unit>(*n, a, priority::always);
+      if (!r) {
+        unbind<K>(*n, 0);
+        destroy_object<K>(n);
+        return r.error();
+      }
+    }
+    return n;
+  }
+
+  /// set<P>(key) on a per-object node: attach a late parent and move the node's usage.
+  template <class K, class P, class... Key>
+  result<void> attach(node_t<K>& n, const Key&... key) {
+    constexpr int i = index<K>, p = index<P>;
+    static_assert(p >= 0, "set<P>: P is not a kind of this topology");
+    constexpr int b = graph::late_bit(i, p);
+    static_assert(b >= 0, "set<P>: P is not a late parent of this kind (declare edge<K, P, late> or after<Q>)");
+    constexpr bool keyed = kind_traits<P>::shape == kind_shape::keyed;
+    static_assert(keyed == (sizeof...(Key) == 1), "set<P>: give the key of a keyed parent, nothing for a singleton");
+    if (n.done) return state_error<K>(n, errc::scope_closed, "the scope has ended");
+    if (n.state & (1u << b)) return state_error<K>(n, errc::already_attached, attached_text<P>());
+    if (!prerequisites_met<K, P>(n.state)) return state_error<K>(n, errc::not_attached, prerequisite_text<K, P>());
+    return dispatch_state<K>(n.state, [&](auto s) -> result<void> {
+      constexpr unsigned S = decltype(s)::value;
+      constexpr unsigned S2 = S | (1u << b);
+      if constexpr (!graph::valid_state(i, S2)) {
+        return state_error<K>(n, errc::not_attached, prerequisite_text<K, P>());
+      } else {
+        if constexpr (keyed) n.parents[graph::slot(i, p)] = acquire<P>(key...);
+        bind_views<K, S, S2>(n);
+        const amount u = n.rc.snapshot();
+        constexpr mask_t added = graph::flat(i, S2) & ~graph::flat(i, S);
+        constexpr mask_t removed = graph::flat(i, S) & ~graph::flat(i, S2);
+        auto r = charge_mask<K, added, kind_traits<K>::accounted>(n, u, priority::always);
+        if (!r) {
+          unbind_mask<K>(n, graph::direct(i, S2) & ~graph::direct(i, S));
+          return r;
+        }
+        uncharge_mask<K, removed, kind_traits<K>::accounted>(n, u);
+        unbind_mask<K>(n, graph::direct(i, S) & ~graph::direct(i, S2));
+        n.state = static_cast<std::uint8_t>(S2);
+        return {};
+      }
+    });
+  }
+
+  /// done(): release everything the node holds from everything it was charged to.
+  template <class K>
+  void end(node_t<K>& n) noexcept {
+    if (n.done) return;
+    constexpr resource_set acc = kind_traits<K>::accounted;
+    const amount u = n.rc.snapshot();
+    if constexpr (kind_traits<K>::is_span) {
+      if (!u.empty()) uncharge<typename K::owner, acc>(*n.owner, u);
+    } else {
+      if (!u.empty()) {
+        if constexpr (node_t<K>::owner_index >= 0) uncharge<typename node_t<K>::owner_kind, acc>(*n.owner, u);
+        dispatch_state<K>(n.state, [&](auto s) {
+          uncharge_mask<K, graph::flat(index<K>, decltype(s)::value), acc>(n, u);
+          return 0;
+        });
+      }
+    }
+    n.rc.clear();
+    n.direct_memory = 0;
+    n.done = true;
+    if constexpr (kind_traits<K>::is_span) {
+      release_owner<typename K::owner>(n.owner);
+      n.owner = nullptr;
+    } else {
+      unbind<K>(n, n.state);
+    }
+  }
+
+  /// Drops one reference to a per-object node; frees it with the last.
+  template <class K>
+  void release_object(node_t<K>* n) noexcept {
+    if (n->refs.fetch_sub_release(1) == 1) {
+      end<K>(*n);
+      destroy_object<K>(n);
+    }
+  }
+
+  template <class O>
+  result<node_t<span_of<O>>*> begin_span(node_t<O>& owner) {
+    using S = span_of<O>;
+    if constexpr (is_per_object<O>) {
+      if (owner.done) return state_error<O>(owner, errc::scope_closed, "cannot begin a span on an ended scope");
+    }
+    void* mem = pool_.allocate(sizeof(node_t<S>), alignof(node_t<S>));
+    auto* n = ::new (mem) node_t<S>();
+    n->owner = &owner;
+    add_ref<O>(&owner);
+    return n;
+  }
+
+  // ---- references to shared and per-object nodes ----
+  template <class K>
+  void add_ref(node_t<K>* n) noexcept {
+    if constexpr (kind_traits<K>::shape != kind_shape::singleton) n->refs.fetch_add(1);
+  }
+  template <class K>
+  void release_owner(node_t<K>* n) noexcept {
+    if constexpr (is_per_object<K>) release_object<K>(n);
+    else release_ref<K>(n);
+  }
+
+  /// Finds or creates the keyed scope for `key`, with a reference the caller must release.
+  template <class K, class Key>
+  node_t<K>* acquire(const Key& key) {
+    static_assert(kind_traits<K>::shape == kind_shape::keyed);
+    auto& ks = state<K>();
+    std::lock_guard lk(ks.mu);
+    auto it = ks.table.find(key);
+    node_t<K>* n;
+    if (it != ks.table.end()) {
+      n = *it;
+    } else {
+      void* mem = pool_.allocate(sizeof(node_t<K>), alignof(node_t<K>));
+      n = ::new (mem) node_t<K>(typename node_t<K>::key_type(key));
+      if constexpr (!kind_traits<K>::constant_limit) n->lim.ptr.store(store_for<K>(ks, n->key));
+      ks.table.insert(n);
+    }
+    n->refs.fetch_add(1);
+    return n;
+  }
+
+  /// Finds or creates the view scope of (a, b); the caller holds references to a and b.
+  template <class V>
+  node_t<V>* acquire_view(node_t<typename node_t<V>::first_kind>* a, node_t<typename node_t<V>::second_kind>* b) {
+    auto& ks = state<V>();
+    std::lock_guard lk(ks.mu);
+    auto it = ks.table.find(std::pair<const void*, const void*>{a, b});
+    node_t<V>* n;
+    if (it != ks.table.end()) {
+      n = *it;
+    } else {
+      void* mem = pool_.allocate(sizeof(node_t<V>), alignof(node_t<V>));
+      n = ::new (mem) node_t<V>(a, b);
+      add_ref<typename node_t<V>::first_kind>(a);
+      add_ref<typename node_t<V>::second_kind>(b);
+      if constexpr (!kind_traits<V>::constant_limit) n->lim.ptr.store(store_for<V>(ks, a->key));
+      ks.table.insert(n);
+    }
+    n->refs.fetch_add(1);
+    return n;
+  }
+
+  /// Drops a reference to a keyed or view node, collecting it if it is idle. The decrement to
+  /// zero happens under the table lock, so a concurrent lookup either sees the node with a
+  /// reference or does not find it.
+  template <class K>
+  void release_ref(node_t<K>* n) noexcept {
+    if constexpr (kind_traits<K>::shape == kind_shape::singleton) {
+      (void)n;
+    } else {
+      std::uint32_t r = n->refs.load();
+      while (r > 1)
+        if (n->refs.compare_exchange(r, r - 1)) return;
+      auto& ks = state<K>();
+      bool collect = false;
+      {
+        std::lock_guard lk(ks.mu);
+        if (n->refs.fetch_sub_release(1) == 1 && collectable<K>(*n)) {
+          ks.table.erase(n);
+          collect = true;
+        }
+      }
+      if (collect) destroy_shared<K>(n);
+    }
+  }
+
+  template <class K>
+  bool collectable(const node_t<K>& n) const noexcept {
+    if constexpr (lifetime_retains<K>::value) return false;
+    else return n.rc.empty() && n.direct_memory.load() == 0;
+  }
+
+  // ---- limits ----
+  void apply_limits(const limit_set<Topology>& ls) { (apply_kind_limits<Ks>(ls), ...); }
+
+  template <class K>
+  void apply_kind_limits(const limit_set<Topology>& ls) {
+    using T = kind_traits<K>;
+    if constexpr (!T::constant_limit) {
+      constexpr auto shape = T::shape;
+      if constexpr (shape == kind_shape::keyed || shape == kind_shape::view) {
+        auto& ks = state<K>();
+        std::lock_guard lk(ks.mu);
+        set_store(ks.lim, ls.template get<K>());
+        // replace the overrides wholesale, then point every live node at its store
+        for (auto& [k, st] : ks.overrides) ks.retired.push_back(std::move(st));
+        ks.overrides.clear();
+        for (const auto& [k, l] : ls.template overrides<K>())
+          ks.overrides.emplace(k, std::make_unique<limit_store_of<K>>(l));
+        for (auto* n : ks.table) {
+          if constexpr (shape == kind_shape::keyed) n->lim.ptr.store(store_for<K>(ks, n->key));
+          else n->lim.ptr.store(store_for<K>(ks, n->a->key));
+        }
+      } else {
+        set_store(state<K>().lim, ls.template get<K>());
+      }
+    }
+  }
+
+  template <class K>
+  void set_limit(const typename kind_traits<K>::limit_type& l) {
+    static_assert(std::is_same_v<typename kind_traits<K>::limit_type, limit>,
+                  "set_limit: only kinds limited by rcmgr::limit can change their limits at run time");
+    if constexpr (kind_traits<K>::shape == kind_shape::keyed || kind_traits<K>::shape == kind_shape::view) {
+      auto& ks = state<K>();
+      std::lock_guard lk(ks.mu);
+      ks.lim.set(l);
+    } else {
+      state<K>().lim.set(l);
+    }
+  }
+
+  template <class K, class Key>
+  void set_limit(const Key& key, const limit& l) {
+    static_assert(std::is_same_v<typename kind_traits<K>::limit_type, limit>,
+                  "set_limit: only kinds limited by rcmgr::limit can change their limits at run time");
+    static_assert(kind_traits<K>::shape == kind_shape::keyed || kind_traits<K>::shape == kind_shape::view,
+                  "set_limit(key, limit): only keyed and view kinds have per-key limits");
+    auto& ks = state<K>();
+    std::lock_guard lk(ks.mu);
+    auto it = ks.overrides.find(key);
+    if (it != ks.overrides.end()) {
+      it->second->set(l);
+      return;
+    }
+    auto* st = ks.overrides.emplace(typename override_key_of<K>::type(key), std::make_unique<limit_store_of<K>>(l))
+                   .first->second.get();
+    for (auto* n : ks.table) {
+      if constexpr (kind_traits<K>::shape == kind_shape::keyed) {
+        if (keys_equal(n->key, key)) n->lim.ptr.store(st);
+      } else {
+        if (keys_equal(n->a->key, key)) n->lim.ptr.store(st);
+      }
+    }
+  }
+
+  template <class K>
+  typename kind_traits<K>::limit_type current_limit() const {
+    using L = typename kind_traits<K>::limit_type;
+    if constexpr (kind_traits<K>::constant_limit) return L{};
+    else if constexpr (std::is_same_v<L, limit>) return state<K>().lim.get();
+    else return state<K>().lim.value;
+  }
+
+  // ---- introspection ----
+  template <class K>
+  auto list() const {
+    static_assert(kind_traits<K>::shape == kind_shape::keyed || kind_traits<K>::shape == kind_shape::view,
+                  "list<K>: only keyed and view kinds have many instances to list");
+    const auto& ks = state<K>();
+    std::lock_guard lk(ks.mu);
+    if constexpr (kind_traits<K>::shape == kind_shape::keyed) {
+      std::vector<std::pair<typename key_of<K>::type, scope_stat>> out;
+      out.reserve(ks.table.size());
+      for (const auto* n : ks.table) out.emplace_back(n->key, n->rc.stat());
+      return out;
+    } else {
+      using A = typename node_t<K>::first_kind;
+      using B = typename node_t<K>::second_kind;
+      std::vector<std::pair<std::pair<typename key_of<A>::type, typename key_of<B>::type>, scope_stat>> out;
+      out.reserve(ks.table.size());
+      for (const auto* n : ks.table) out.push_back({{n->a->key, n->b->key}, n->rc.stat()});
+      return out;
+    }
+  }
+
+  template <class K>
+  std::size_t live_count() const {
+    const auto& ks = state<K>();
+    std::lock_guard lk(ks.mu);
+    return ks.table.size();
+  }
+
+  // ---- manager state ----
+  void close() noexcept { closed_.store(true); }
+  bool closed() const noexcept { return closed_.load(); }
+
+  misuse_stats misuse() const noexcept {
+    return {over_releases_.load(), over_released_bytes_.load(), negative_releases_.load()};
+  }
+  using misuse_handler = void (*)(const misuse_event&, void*);
+  void on_misuse(misuse_handler h, void* user) noexcept {
+    handler_ = h;
+    handler_user_ = user;
+  }
+
+  template <class K>
+  void report_misuse(const node_t<K>& n, misuse_event::what w, std::int64_t requested, std::int64_t available) noexcept {
+    if (w == misuse_event::what::over_release) {
+      over_releases_.fetch_add(1);
+      over_released_bytes_.fetch_add(requested - available);
+    } else {
+      negative_releases_.fetch_add(1);
+    }
+    if (handler_ != nullptr) {
+      misuse_event ev{w, name_of<K>(n), requested, available};
+      handler_(ev, handler_user_);
+    }
+  }
+
+ private:
+  static constexpr std::string_view name_at(int q) {
+    std::string_view r;
+    ((index<Ks> == q ? (r = kind_traits<Ks>::name, 0) : 0), ...);
+    return r;
+  }
+  template <std::size_t N>
+  struct fixed_text {
+    char buf[N]{};
+    std::size_t len = 0;
+    constexpr void add(std::string_view s) {
+      for (char c : s)
+        if (len < N) buf[len++] = c;
+    }
+    constexpr std::string_view view() const { return {buf, len}; }
+  };
+  template <class P>
+  static constexpr fixed_text<96> attached_text_storage = [] {
+    fixed_text<96> t;
+    t.add("already attached to a ");
+    t.add(kind_traits<P>::name);
+    t.add(" scope");
+    return t;
+  }();
+  template <class K, class P>
+  static constexpr fixed_text<128> prerequisite_text_storage = [] {
+    fixed_text<128> t;
+    constexpr int i = index<K>, p = index<P>;
+    t.add("set the ");
+    for (const auto& e : graph::edges)
+      if (e.child == i && e.parent == p && e.b == bind_kind::after) {
+        t.add(core::name_at(e.q));
+        break;
+      }
+    t.add(" before the ");
+    t.add(kind_traits<P>::name);
+    return t;
+  }();
+
+  template <class K, class F>
+  static decltype(auto) dispatch_state(std::uint8_t s, F&& f) {
+    return dispatch_state_impl<K>(s, f, std::make_index_sequence<std::size_t(graph::state_count(index<K>))>{});
+  }
+  template <class K, class F, std::size_t... S>
+  static decltype(auto) dispatch_state_impl(std::uint8_t s, F& f, std::index_sequence<S...>) {
+    using R = decltype(f(std::integral_constant<unsigned, 0>{}));
+    if constexpr (sizeof...(S) == 1) {
+      (void)s;
+      return f(std::integral_constant<unsigned, 0>{});
+    } else {
+      R r{};
+      (void)((s == S ? (r = f(std::integral_constant<unsigned, unsigned(S)>{}), true) : false) || ...);
+      return r;
+    }
+  }
+
+  /// The node of ancestor kind A for node n of kind K: the manager's singleton, or a parent slot.
+  template <class K, int A>
+  node_t<kind_at<A>>& instance(node_t<K>& n) noexcept {
+    using AK = kind_at<A>;
+    if constexpr (kind_traits<AK>::shape == kind_shape::singleton) {
+      (void)n;
+      return singleton<AK>();
+    } else {
+      static_assert(is_per_object<K>, "internal: a shared kind's ancestors are singletons");
+      return *static_cast<node_t<AK>*>(n.parents[std::size_t(graph::slot(index<K>, A))]);
+    }
+  }
+
+  template <class K, mask_t M, resource_set R>
+  result<void> charge_mask(node_t<K>& n, const amount& a, std::uint8_t prio) noexcept {
+    constexpr auto idx = graph::template ordered<M>();
+    return charge_seq<K, R, idx>(n, a, prio, std::make_index_sequence<idx.size()>{});
+  }
+
+  template <class K, resource_set R, auto Idx, std::size_t... J>
+  result<void> charge_seq(node_t<K>& n, const amount& a, std::uint8_t prio, std::index_sequence<J...>) noexcept {
+    if constexpr (sizeof...(J) == 0) {
+      (void)n, (void)a, (void)prio;
+      return {};
+    } else {
+      refusal why;
+      std::size_t passed = 0;
+      const bool ok = ((try_add<R>(instance<K, Idx[J]>(n).rc, limit_of<kind_at<Idx[J]>>(instance<K, Idx[J]>(n)), a, prio, why)
+                            ? (++passed, true)
+                            : false) &&
+                       ...);
+      if (ok) [[likely]]
+        return {};
+      ((J < passed ? sub<R>(instance<K, Idx[J]>(n).rc, a) : void()), ...);
+      error e;
+      ((J == passed ? (e = limit_error<kind_at<Idx[J]>>(instance<K, Idx[J]>(n), why, prio), void()) : void()), ...);
+      return e;
+    }
+  }
+
+  template <class K, mask_t M, resource_set R>
+  void uncharge_mask(node_t<K>& n, const amount& a) noexcept {
+    [[maybe_unused]] constexpr auto idx = graph::template ordered<M>();
+    [&]<std::size_t... J>(std::index_sequence<J...>) {
+      (sub<R>(instance<K, idx[J]>(n).rc, a), ...);
+    }(std::make_index_sequence<idx.size()>{});
+  }
+
+  template <class K, class P>
+  static constexpr bool prerequisites_met(std::uint8_t s) noexcept {
+    constexpr int i = index<K>, p = index<P>;
+    for (const auto& e : graph::edges)
+      if (e.child == i && e.parent == p && e.b == bind_kind::after && !(s & (1u << graph::late_bit(i, e.q)))) return false;
+    return true;
+  }
+  template <class P>
+  static constexpr std::string_view attached_text() noexcept {
+    return attached_text_storage<P>.view();
+  }
+  template <class K, class P>
+  static constexpr std::string_view prerequisite_text() noexcept {
+    return prerequisite_text_storage<K, P>.view();
+  }
+  template <class K, std::size_t... J, class... Args>
+  bool bind_open_parents(node_t<K>& n, error& err, std::index_sequence<J...>, Args&&... args) {
+    [[maybe_unused]] constexpr auto parents = open_parent_indices<K>();
+    bool ok = true;
+    ((ok = ok && bind_one<K, parents[J]>(n, err, std::forward<Args>(args))), ...);
+    return ok;
+  }
+  template <class K, int P, class Arg>
+  bool bind_one(node_t<K>& n, error& err, Arg&& arg) {
+    using PK = kind_at<P>;
+    if constexpr (kind_traits<PK>::shape == kind_shape::keyed) {
+      n.parents[graph::slot(index<K>, P)] = acquire<PK>(arg);
+      return true;
+    } else {
+      auto* o = arg.rcmgr_node();  // a handle of the owner kind
+      static_assert(std::is_same_v<std::remove_pointer_t<decltype(o)>, node_t<PK>>,
+                    "open<K>: the owner argument must be a handle of the owner kind");
+      if (o == nullptr || o->done) {
+        err = error{};
+        err.code = errc::scope_closed;
+        err.scope = scope_name(kind_traits<PK>::name);
+        err.detail = "cannot open a scope on an ended owner";
+        return false;
+      }
+      add_ref<PK>(o);
+      n.owner = o;
+      return true;
+    }
+  }
+
+  /// Acquires the views that become complete going from state S to S2.
+  template <class K, unsigned S, unsigned S2>
+  void bind_views(node_t<K>& n) {
+    constexpr int i = index<K>;
+    constexpr mask_t fresh = (graph::direct(i, S2) & ~(S == S2 ? 0 : graph::direct(i, S))) & view_mask();
+    [&]<std::size_t... J>(std::index_sequence<J...>) {
+      [[maybe_unused]] constexpr auto idx = graph::template ordered<fresh>();
+      (bind_view<K, idx[J]>(n), ...);
+    }(std::make_index_sequence<std::size_t(popcount(fresh))>{});
+  }
+  template <class K, int V>
+  void bind_view(node_t<K>& n) {
+    using VK = kind_at<V>;
+    using A = typename node_t<VK>::first_kind;
+    using B = typename node_t<VK>::second_kind;
+    constexpr int i = index<K>;
+    auto* a = static_cast<node_t<A>*>(n.parents[graph::slot(i, index<A>)]);
+    auto* b = static_cast<node_t<B>*>(n.parents[graph::slot(i, index<B>)]);
+    n.parents[graph::slot(i, V)] = acquire_view<VK>(a, b);
+  }
+  static constexpr mask_t view_mask() {
+    mask_t m = 0;
+    for (int j = 0; j < graph::n; ++j)
+      if (graph::kinds[j].shape == kind_shape::view) m |= bit(j);
+    return m;
+  }
+
+  /// Releases the references of the parents in mask M (views first: they refer to the others).
+  template <class K>
+  void unbind_mask(node_t<K>& n, mask_t m) noexcept {
+    constexpr int i = index<K>;
+    auto drop = [&]<class PK>(std::type_identity<PK>) {
+      constexpr int p = index<PK>;
+      if constexpr (kind_traits<PK>::shape != kind_shape::singleton && kind_traits<PK>::shape != kind_shape::per_object) {
+        if constexpr (graph::slot(i, p) >= 0) {
+          if (m & bit(p)) {
+            void*& slot = n.parents[std::size_t(graph::slot(i, p))];
+            if (slot != nullptr) {
+              release_ref<PK>(static_cast<node_t<PK>*>(slot));
+              slot = nullptr;
+            }
+          }
+        }
+      }
+    };
+    (void)drop;
+    if constexpr (is_per_object<K> && !kind_traits<K>::is_span) {
+      ((kind_traits<Ks>::shape == kind_shape::view ? drop(std::type_identity<Ks>{}) : void()), ...);
+      ((kind_traits<Ks>::shape != kind_shape::view ? drop(std::type_identity<Ks>{}) : void()), ...);
+    }
+  }
+  /// Releases every parent reference a node holds in state s, and its owner.
+  template <class K>
+  void unbind(node_t<K>& n, std::uint8_t s) noexcept {
+    unbind_mask<K>(n, ~mask_t{0});
+    (void)s;
+    if constexpr (node_t<K>::owner_index >= 0) {
+      if (n.owner != nullptr) {
+        release_owner<typename node_t<K>::owner_kind>(n.owner);
+        n.owner = nullptr;
+      }
+    }
+  }
+
+  template <class K>
+  void destroy_object(node_t<K>* n) noexcept {
+    n->~node_t<K>();
+    pool_.deallocate(n, sizeof(node_t<K>), alignof(node_t<K>));
+  }
+  template <class K>
+  void destroy_shared(node_t<K>* n) noexcept {
+    if constexpr (kind_traits<K>::shape == kind_shape::view) {
+      auto* a = n->a;
+      auto* b = n->b;
+      n->~node_t<K>();
+      pool_.deallocate(n, sizeof(node_t<K>), alignof(node_t<K>));
+      release_ref<typename node_t<K>::first_kind>(a);
+      release_ref<typename node_t<K>::second_kind>(b);
+    } else {
+      n->~node_t<K>();
+      pool_.deallocate(n, sizeof(node_t<K>), alignof(node_t<K>));
+    }
+  }
+  template <class K>
+  void destroy_table() noexcept {
+    if constexpr (kind_traits<K>::shape == kind_shape::keyed || kind_traits<K>::shape == kind_shape::view) {
+      auto& ks = state<K>();
+      for (auto* n : ks.table) {
+        n->~node_t<K>();
+        pool_.deallocate(n, sizeof(node_t<K>), alignof(node_t<K>));
+      }
+      ks.table.clear();
+    }
+  }
+
+  template <class K, class KS, class Key>
+  const limit_store_of<K>* store_for(KS& ks, const Key& key) const {
+    auto it = ks.overrides.find(key);
+    return it != ks.overrides.end() ? it->second.get() : &ks.lim;
+  }
+  template <class Store, class L>
+  static void set_store(Store& st, const L& l) {
+    if constexpr (requires { st.set(l); }) st.set(l);
+    else st = Store(l);
+  }
+
+  typename Policy::pool_resource pool_;
+  std::tuple<kind_state<core, Ks>...> states_;
+  typename Policy::template cell<bool> closed_{};
+  typename Policy::template cell<std::uint64_t> over_releases_{};
+  typename Policy::template cell<std::int64_t> over_released_bytes_{};
+  typename Policy::template cell<std::uint64_t> negative_releases_{};
+  misuse_handler handler_ = nullptr;
+  void* handler_user_ = nullptr;
+};
+
+}  // namespace detail
+}  // namespace rcmgr

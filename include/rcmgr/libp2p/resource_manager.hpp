@@ -1,0 +1,92 @@
+// rcmgr::resource_manager: the libp2p Network Resource Manager, with the method names of
+// go-libp2p's network.ResourceManager, and rcmgr::null_resource_manager, its null twin.
+#pragma once
+
+#include <string_view>
+#include <utility>
+
+#include "rcmgr/libp2p/default_limits.hpp"
+#include "rcmgr/libp2p/topology.hpp"
+#include "rcmgr/manager.hpp"
+#include "rcmgr/null_manager.hpp"
+
+namespace rcmgr {
+namespace libp2p {
+
+/// The libp2p methods, added to a manager of the libp2p topology (real or null).
+template <class Derived>
+class manager_methods {
+  Derived& self() noexcept { return static_cast<Derived&>(*this); }
+  const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
+
+ public:
+  /// A new connection scope, charged to transient until set_peer. `endpoint` (the remote
+  /// multiaddr) is accepted for interface parity and not used.
+  auto open_connection(direction dir, bool use_fd, std::string_view endpoint = {}) {
+    (void)endpoint;
+    return self().template open<connection_scope>(dir, use_fd);
+  }
+  /// A new stream scope for peer p, charged to transient until set_protocol.
+  auto open_stream(const peer_id& p, direction dir) { return self().template open<stream_scope>(dir, false, p); }
+
+  template <class F>
+  decltype(auto) view_system(F&& f) {
+    return self().template view<system_scope>(std::forward<F>(f));
+  }
+  template <class F>
+  decltype(auto) view_transient(F&& f) {
+    return self().template view<transient_scope>(std::forward<F>(f));
+  }
+  template <class F>
+  decltype(auto) view_service(std::string_view name, F&& f) {
+    return self().template view<service_scope>(name, std::forward<F>(f));
+  }
+  template <class F>
+  decltype(auto) view_protocol(std::string_view id, F&& f) {
+    return self().template view<protocol_scope>(id, std::forward<F>(f));
+  }
+  template <class F>
+  decltype(auto) view_peer(const peer_id& p, F&& f) {
+    return self().template view<peer_scope>(p, std::forward<F>(f));
+  }
+
+  /// Live services, protocols and peers with their usage.
+  auto list_services() const { return self().template list<service_scope>(); }
+  auto list_protocols() const { return self().template list<protocol_scope>(); }
+  auto list_peers() const { return self().template list<peer_scope>(); }
+};
+
+}  // namespace libp2p
+
+/// The libp2p resource manager. Policies (any order): thread_safe (default) or single_threaded;
+/// hashed_storage (default).
+template <class... Policies>
+class resource_manager : public basic_resource_manager<libp2p::topology, Policies...>,
+                         public libp2p::manager_methods<resource_manager<Policies...>> {
+  using base = basic_resource_manager<libp2p::topology, Policies...>;
+
+ public:
+  using connection = typename base::template handle<libp2p::connection_scope>;
+  using stream = typename base::template handle<libp2p::stream_scope>;
+  using system_ref = typename base::template ref<libp2p::system_scope>;
+  using transient_ref = typename base::template ref<libp2p::transient_scope>;
+  using service_ref = typename base::template ref<libp2p::service_scope>;
+  using protocol_ref = typename base::template ref<libp2p::protocol_scope>;
+  using peer_ref = typename base::template ref<libp2p::peer_scope>;
+
+  explicit resource_manager(const libp2p::limits& l = libp2p::default_limits()) : base(l) {}
+};
+
+resource_manager()->resource_manager<>;
+resource_manager(const libp2p::limits&)->resource_manager<>;
+
+/// go-libp2p's NullResourceManager: the same methods, compiled to nothing.
+class null_resource_manager : public basic_null_resource_manager<libp2p::topology>,
+                              public libp2p::manager_methods<null_resource_manager> {
+ public:
+  using connection = null_handle<libp2p::connection_scope>;
+  using stream = null_handle<libp2p::stream_scope>;
+  using basic_null_resource_manager<libp2p::topology>::basic_null_resource_manager;
+};
+
+}  // namespace rcmgr

@@ -1,0 +1,126 @@
+// basic_resource_manager<Topology, Policies...>: a resource manager for any topology.
+// The libp2p one (with open_connection, open_stream, view_peer, ...) is rcmgr::resource_manager
+// in rcmgr/libp2p.hpp.
+#pragma once
+
+#include <type_traits>
+#include <utility>
+
+#include "rcmgr/detail/core.hpp"
+#include "rcmgr/limit_set.hpp"
+#include "rcmgr/policies.hpp"
+#include "rcmgr/result.hpp"
+#include "rcmgr/scope_handle.hpp"
+#include "rcmgr/topology.hpp"
+
+namespace rcmgr {
+
+/// A resource manager for Topology. Not copyable or movable: handles point into it, and it must
+/// outlive every handle and reference it gave out.
+template <scope_topology Topology, class... Policies>
+class basic_resource_manager {
+  static_assert(Topology::valid, "rcmgr: the topology has a problem, reported above where it is declared");
+
+ public:
+  using topology_type = Topology;
+  using policies = detail::policy_set<Policies...>;
+  using concurrency_policy = typename policies::concurrency;
+  using storage_policy = typename policies::storage;
+  using core_type = detail::core<Topology, concurrency_policy>;
+  using limits_type = limit_set<Topology>;
+  /// Owning handle of a per-object scope of kind K.
+  template <class K>
+  using handle = scope_handle<core_type, K>;
+  /// Reference to a shared scope of kind K.
+  template <class K>
+  using ref = scope_ref<core_type, K>;
+  /// Handle of a span opened on a scope of kind K.
+  template <class K>
+  using span = scope_handle<core_type, span_of<K>>;
+
+  explicit basic_resource_manager(const limits_type& limits = limits_type{}) : core_(limits) {}
+  basic_resource_manager(const basic_resource_manager&) = delete;
+  basic_resource_manager& operator=(const basic_resource_manager&) = delete;
+
+  /// Opens a per-object scope of kind K (a connection, a stream), reserving one connection (and a
+  /// file descriptor if use_fd) or one stream in `dir` as the kind accounts. `parents` are the
+  /// keys of its keyed parents bound at open and the handle of its owner, in edge order.
+  template <class K, class... Parents>
+  result<handle<K>> open(direction dir, bool use_fd, Parents&&... parents) {
+    auto r = core_.template open<K>(dir, use_fd, std::forward<Parents>(parents)...);
+    if (!r) return r.error();
+    return handle<K>(core_, *r);
+  }
+
+  /// Calls f with a reference to the singleton scope K and returns what f returns.
+  template <class K, class F>
+    requires(detail::kind_traits<K>::shape == kind_shape::singleton)
+  decltype(auto) view(F&& f) {
+    ref<K> r(core_, &core_.template singleton<K>());
+    return std::forward<F>(f)(r);
+  }
+  /// Calls f with a reference to the keyed scope K of `key` (created if needed, collected
+  /// afterwards if it is idle) and returns what f returns.
+  template <class K, class Key, class F>
+    requires(detail::kind_traits<K>::shape == kind_shape::keyed)
+  decltype(auto) view(const Key& key, F&& f) {
+    ref<K> r(core_, core_.template acquire<K>(key), detail::adopt_ref_t{});
+    return std::forward<F>(f)(r);
+  }
+
+  /// Usage of the singleton scope K.
+  template <class K>
+    requires(detail::kind_traits<K>::shape == kind_shape::singleton)
+  scope_stat stat() noexcept {
+    return core_.template singleton<K>().rc.stat();
+  }
+  /// The live scopes of a keyed or view kind with their usage: a vector of (key, scope_stat).
+  template <class K>
+  auto list() const {
+    return core_.template list<K>();
+  }
+  /// How many scopes of a keyed or view kind are live.
+  template <class K>
+  std::size_t live_count() const {
+    return core_.template live_count<K>();
+  }
+
+  /// Replaces every limit. Reservations from now on see the new values; usage already above a
+  /// lowered limit stays, and further reservations there fail until it falls.
+  void set_limits(const limits_type& limits) { core_.apply_limits(limits); }
+  /// Replaces the default limit of K (the limit of a singleton or per-object kind).
+  template <class K>
+  void set_limit(const limit_type_of<K>& l) {
+    core_.template set_limit<K>(l);
+  }
+  /// Replaces (or adds) the limit of one key of a keyed or view kind.
+  template <class K, class Key>
+  void set_limit(const Key& key, const limit& l) {
+    core_.template set_limit<K>(key, l);
+  }
+  /// The default limit of K in force.
+  template <class K>
+  limit_type_of<K> get_limit() const {
+    return core_.template current_limit<K>();
+  }
+
+  /// Stops opening scopes: open() fails with errc::manager_closed from now on. Scopes already
+  /// open keep working and can still be ended.
+  void close() noexcept { core_.close(); }
+  bool closed() const noexcept { return core_.closed(); }
+
+  /// Misuse seen so far (over-releases, negative releases).
+  misuse_stats misuse() const noexcept { return core_.misuse(); }
+  /// Installs a function called on every misuse (from the thread that misused). Set it before
+  /// the manager is shared between threads.
+  void on_misuse(void (*handler)(const misuse_event&, void*), void* user = nullptr) noexcept {
+    core_.on_misuse(handler, user);
+  }
+
+  core_type& core() noexcept { return core_; }
+
+ private:
+  core_type core_;
+};
+
+}  // namespace rcmgr

@@ -1,0 +1,121 @@
+// Policies of a manager, given as extra template arguments in any order, each with a default:
+//   concurrency:  thread_safe (default) | single_threaded
+//   storage:      hashed_storage (default) -- how keyed scopes are stored and found
+//
+// thread_safe: every shared scope (system, transient, services, protocols, peers, their views)
+// may be used from any number of threads at once, and so may the manager. Reserving and
+// releasing take no lock: each scope's counters are updated with compare-and-swap, checked
+// against the limit in the same step, and rolled back on refusal. Looking up, creating or
+// collecting a keyed scope takes that kind's table lock. A connection or stream handle (and the
+// spans opened on it) is like any C++ object: one thread at a time.
+//
+// single_threaded: the same code on plain integers and no locks, for event-loop nodes.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory_resource>
+#include <mutex>
+#include <type_traits>
+
+namespace rcmgr {
+
+namespace detail {
+/// A counter on plain integers, with the interface of the atomic one so that one body of code
+/// serves both policies; the compiler folds the "compare-exchange" into a plain store.
+template <class T>
+struct plain_cell {
+  T v{};
+  constexpr plain_cell() noexcept = default;
+  constexpr explicit plain_cell(T x) noexcept : v(x) {}
+  T load() const noexcept { return v; }
+  void store(T x) noexcept { v = x; }
+  bool compare_exchange(T& expected, T desired) noexcept {
+    if (v == expected) {
+      v = desired;
+      return true;
+    }
+    expected = v;
+    return false;
+  }
+  T fetch_add(T x) noexcept { T o = v; v = T(v + x); return o; }
+  T fetch_sub(T x) noexcept { T o = v; v = T(v - x); return o; }
+  T fetch_sub_release(T x) noexcept { return fetch_sub(x); }
+};
+
+/// An atomic counter. Accounting counters use relaxed order: each scope's word is updated
+/// atomically on its own and no other data is published through them.
+template <class T>
+struct atomic_cell {
+  std::atomic<T> v{};
+  constexpr atomic_cell() noexcept = default;
+  constexpr explicit atomic_cell(T x) noexcept : v(x) {}
+  T load() const noexcept { return v.load(std::memory_order_relaxed); }
+  void store(T x) noexcept { v.store(x, std::memory_order_relaxed); }
+  bool compare_exchange(T& expected, T desired) noexcept {
+    return v.compare_exchange_weak(expected, desired, std::memory_order_relaxed, std::memory_order_relaxed);
+  }
+  T fetch_add(T x) noexcept { return v.fetch_add(x, std::memory_order_relaxed); }
+  T fetch_sub(T x) noexcept { return v.fetch_sub(x, std::memory_order_relaxed); }
+  /// For reference counts: the last release must see every write made under earlier references.
+  T fetch_sub_release(T x) noexcept { return v.fetch_sub(x, std::memory_order_acq_rel); }
+};
+
+struct null_mutex {
+  constexpr void lock() noexcept {}
+  constexpr void unlock() noexcept {}
+};
+}  // namespace detail
+
+/// Concurrency policy: plain integers, no locks. For a node driven by one event loop.
+struct single_threaded {
+  using rcmgr_concurrency_tag = void;
+  template <class T>
+  using cell = detail::plain_cell<T>;
+  using mutex = detail::null_mutex;
+  using pool_resource = std::pmr::unsynchronized_pool_resource;
+  static constexpr bool concurrent = false;
+};
+
+/// Concurrency policy (the default): lock-free reservations on atomics, locked keyed-scope tables.
+struct thread_safe {
+  using rcmgr_concurrency_tag = void;
+  template <class T>
+  using cell = detail::atomic_cell<T>;
+  using mutex = std::mutex;
+  using pool_resource = std::pmr::synchronized_pool_resource;
+  static constexpr bool concurrent = true;
+};
+
+/// Storage policy (the default): keyed scopes live in a hash table per kind, their nodes in a
+/// pooled memory resource, so that opening and closing scopes in steady state does not touch
+/// the global heap.
+struct hashed_storage {
+  using rcmgr_storage_tag = void;
+};
+
+namespace detail {
+template <class P> concept concurrency_policy = requires { typename P::rcmgr_concurrency_tag; };
+template <class P> concept storage_policy = requires { typename P::rcmgr_storage_tag; };
+
+template <class Default, template <class> class Pred, class... Ps>
+struct pick { using type = Default; };
+template <class Default, template <class> class Pred, class P, class... Ps>
+struct pick<Default, Pred, P, Ps...>
+    : std::conditional_t<Pred<P>::value, std::type_identity<P>, pick<Default, Pred, Ps...>> {};
+
+template <class P> struct is_concurrency : std::bool_constant<concurrency_policy<P>> {};
+template <class P> struct is_storage : std::bool_constant<storage_policy<P>> {};
+
+template <class... Ps>
+struct policy_set {
+  static_assert(((concurrency_policy<Ps> || storage_policy<Ps>) && ...),
+                "rcmgr manager: unknown policy; policies are a concurrency policy (rcmgr::thread_safe, "
+                "rcmgr::single_threaded) and a storage policy (rcmgr::hashed_storage)");
+  static_assert((0 + ... + int(concurrency_policy<Ps>)) <= 1, "rcmgr manager: give at most one concurrency policy");
+  static_assert((0 + ... + int(storage_policy<Ps>)) <= 1, "rcmgr manager: give at most one storage policy");
+  using concurrency = typename pick<thread_safe, is_concurrency, Ps...>::type;
+  using storage = typename pick<hashed_storage, is_storage, Ps...>::type;
+};
+}  // namespace detail
+}  // namespace rcmgr

@@ -1,0 +1,223 @@
+// Handles to scopes.
+//   scope_handle<Core, K>  owns a per-object scope (a connection, a stream, a span): move-only,
+//                          and ending it (done(), or the destructor) releases all it holds.
+//   scope_ref<Core, K>     refers to a shared scope (system, transient, a service, a protocol, a
+//                          peer, a view): copyable; while it lives, a keyed scope is not collected.
+// Both carry the members the kind declares in its `methods<Handle>` template, which is how the
+// libp2p kinds get set_peer(), set_protocol(), peer(), name() and so on.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+
+#include "rcmgr/detail/core.hpp"
+#include "rcmgr/errors.hpp"
+#include "rcmgr/resources.hpp"
+#include "rcmgr/result.hpp"
+
+namespace rcmgr {
+
+template <class Core, class K>
+class scope_ref;
+template <class Core, class K>
+class scope_handle;
+
+namespace detail {
+inline error empty_handle_error(std::string_view kind) noexcept {
+  error e;
+  e.code = errc::scope_closed;
+  e.scope = scope_name(kind);
+  e.detail = "empty handle (moved from, or never opened)";
+  return e;
+}
+struct adopt_ref_t {};
+}  // namespace detail
+
+/// Owning handle of a per-object scope. The scope ends when done() is called or the handle is
+/// destroyed, whichever comes first; after that every reservation fails with errc::scope_closed,
+/// releases do nothing and stat() is all zeros. An empty (moved-from) handle behaves the same.
+template <class Core, class K>
+class scope_handle : public K::template methods<scope_handle<Core, K>> {
+  using node_type = detail::node<Core, K>;
+  using graph = typename Core::graph;
+
+ public:
+  using kind = K;
+  using core_type = Core;
+
+  scope_handle() noexcept = default;
+  scope_handle(Core& c, node_type* n) noexcept : core_(&c), node_(n) {}
+  scope_handle(scope_handle&& o) noexcept : core_(o.core_), node_(std::exchange(o.node_, nullptr)) {}
+  scope_handle& operator=(scope_handle&& o) noexcept {
+    if (this != &o) {
+      reset();
+      core_ = o.core_;
+      node_ = std::exchange(o.node_, nullptr);
+    }
+    return *this;
+  }
+  scope_handle(const scope_handle&) = delete;
+  scope_handle& operator=(const scope_handle&) = delete;
+  ~scope_handle() { reset(); }
+
+  /// Reserves `size` bytes in this scope and every scope it is charged to, all or nothing. A
+  /// reservation at priority p fails once a scope would exceed (p + 1) / 256 of its limit.
+  result<void> reserve_memory(std::int64_t size, std::uint8_t prio = priority::always) noexcept {
+    if (node_ == nullptr) return detail::empty_handle_error(detail::kind_traits<K>::name);
+    return core_->template reserve_memory<K>(*node_, size, prio);
+  }
+  /// Releases memory reserved on this scope. Releasing more than was reserved here releases what
+  /// there is and is reported as misuse (see basic_resource_manager::misuse()).
+  void release_memory(std::int64_t size) noexcept {
+    if (node_ != nullptr) core_->template release_memory<K>(*node_, size);
+  }
+  /// Current usage of this scope (including what its spans hold).
+  scope_stat stat() const noexcept { return node_ != nullptr ? node_->rc.stat() : scope_stat{}; }
+
+  /// Opens a span on this scope: a child scope whose reservations are charged through this one.
+  result<scope_handle<Core, span_of<K>>> begin_span() {
+    if (node_ == nullptr) return detail::empty_handle_error(detail::kind_traits<K>::name);
+    auto r = core_->template begin_span<K>(*node_);
+    if (!r) return r.error();
+    return scope_handle<Core, span_of<K>>(*core_, *r);
+  }
+
+  /// Ends the scope and releases everything it holds. Idempotent.
+  void done() noexcept {
+    if (node_ != nullptr) core_->template end<K>(*node_);
+  }
+  /// True once done() was called (or for an empty handle).
+  bool is_done() const noexcept { return node_ == nullptr || node_->done; }
+  /// False for an empty (default-constructed or moved-from) handle.
+  explicit operator bool() const noexcept { return node_ != nullptr; }
+
+  /// Attaches the late parent P (libp2p: set_peer, set_protocol, set_service): moves everything
+  /// this scope holds to the scopes P brings in, at priority always, and out of those it leaves
+  /// (e.g. transient). On failure nothing moves and the call may be retried.
+  template <class P, class... Key>
+  result<void> set(const Key&... key) {
+    if (node_ == nullptr) return detail::empty_handle_error(detail::kind_traits<K>::name);
+    return core_->template attach<K, P>(*node_, key...);
+  }
+
+  /// The parent of kind P this scope is charged to now, or an empty reference.
+  template <class P>
+  scope_ref<Core, P> parent() const {
+    constexpr int i = Core::template index<K>, p = Core::template index<P>;
+    static_assert(p >= 0, "parent<P>: P is not a kind of this topology");
+    if (node_ == nullptr || node_->done) return {};
+    if (!(direct_masks()[node_->state] & detail::bit(p))) return {};
+    if constexpr (detail::kind_traits<P>::shape == kind_shape::singleton) {
+      return scope_ref<Core, P>(*core_, &core_->template singleton<P>());
+    } else {
+      constexpr int slot = graph::slot(i, p);
+      static_assert(slot >= 0, "parent<P>: P is never a parent of this kind");
+      return scope_ref<Core, P>(*core_, static_cast<detail::node<Core, P>*>(node_->parents[std::size_t(slot)]));
+    }
+  }
+
+  /// Names the scope in messages ("stream", "connection", "span").
+  scope_name id() const { return scope_name(detail::kind_traits<K>::name); }
+
+  /// The node behind the handle (for open<K>(..., owner_handle) and for tests).
+  node_type* rcmgr_node() const noexcept { return node_; }
+
+ private:
+  static constexpr auto direct_masks() {
+    constexpr int i = Core::template index<K>;
+    if constexpr (i >= 0) {
+      std::array<detail::mask_t, std::size_t(graph::state_count(i))> m{};
+      for (unsigned s = 0; s < m.size(); ++s) m[s] = graph::direct(i, s);
+      return m;
+    } else {
+      return std::array<detail::mask_t, 1>{};
+    }
+  }
+  void reset() noexcept {
+    if (node_ != nullptr) {
+      core_->template release_object<K>(node_);
+      node_ = nullptr;
+    }
+  }
+
+  Core* core_ = nullptr;
+  node_type* node_ = nullptr;
+};
+
+/// Reference to a shared scope. Keeps a keyed scope alive while it exists.
+template <class Core, class K>
+class scope_ref : public K::template methods<scope_ref<Core, K>> {
+  using node_type = detail::node<Core, K>;
+
+ public:
+  using kind = K;
+  using core_type = Core;
+
+  scope_ref() noexcept = default;
+  /// Takes a new reference to n.
+  scope_ref(Core& c, node_type* n) noexcept : core_(&c), node_(n) {
+    if (node_ != nullptr) core_->template add_ref<K>(node_);
+  }
+  /// Adopts a reference the caller already holds.
+  scope_ref(Core& c, node_type* n, detail::adopt_ref_t) noexcept : core_(&c), node_(n) {}
+  scope_ref(const scope_ref& o) noexcept : scope_ref(*o.core_, o.node_) {}
+  scope_ref(scope_ref&& o) noexcept : core_(o.core_), node_(std::exchange(o.node_, nullptr)) {}
+  scope_ref& operator=(scope_ref o) noexcept {
+    std::swap(core_, o.core_);
+    std::swap(node_, o.node_);
+    return *this;
+  }
+  ~scope_ref() {
+    if (node_ != nullptr) core_->template release_ref<K>(node_);
+  }
+
+  /// Reserves memory directly in this scope (and the scopes it is charged to).
+  result<void> reserve_memory(std::int64_t size, std::uint8_t prio = priority::always) noexcept {
+    if (node_ == nullptr) return not_attached();
+    return core_->template reserve_memory<K>(*node_, size, prio);
+  }
+  /// Releases memory reserved directly in this scope; over-releases are clamped and reported.
+  void release_memory(std::int64_t size) noexcept {
+    if (node_ != nullptr) core_->template release_memory<K>(*node_, size);
+  }
+  /// Current usage of this scope, including everything charged to it from below.
+  scope_stat stat() const noexcept { return node_ != nullptr ? node_->rc.stat() : scope_stat{}; }
+  /// Opens a span on this scope.
+  result<scope_handle<Core, span_of<K>>> begin_span() {
+    if (node_ == nullptr) return not_attached();
+    auto r = core_->template begin_span<K>(*node_);
+    if (!r) return r.error();
+    return scope_handle<Core, span_of<K>>(*core_, *r);
+  }
+  /// The key of a keyed scope.
+  const auto& key() const noexcept
+    requires(detail::kind_traits<K>::shape == kind_shape::keyed)
+  {
+    return node_->key;
+  }
+  /// The keys of a view's two components.
+  auto keys() const
+    requires(detail::kind_traits<K>::shape == kind_shape::view)
+  {
+    return std::pair{node_->a->key, node_->b->key};
+  }
+  /// Names the scope in messages ("peer:12D3KooW...").
+  scope_name id() const { return node_ != nullptr ? core_->template name_of<K>(*node_) : scope_name(detail::kind_traits<K>::name); }
+  /// False for an empty reference (e.g. the peer of a connection whose peer is not set yet).
+  explicit operator bool() const noexcept { return node_ != nullptr; }
+
+  node_type* rcmgr_node() const noexcept { return node_; }
+
+ private:
+  static error not_attached() noexcept {
+    error e;
+    e.code = errc::not_attached;
+    e.scope = scope_name(detail::kind_traits<K>::name);
+    e.detail = "empty scope reference (the scope is not attached)";
+    return e;
+  }
+  Core* core_ = nullptr;
+  node_type* node_ = nullptr;
+};
+
+}  // namespace rcmgr
