@@ -160,7 +160,9 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
   }
   /// Adopts a reference the caller already holds.
   scope_ref(Core& c, node_type* n, detail::adopt_ref_t) noexcept : core_(&c), node_(n) {}
-  scope_ref(const scope_ref& o) noexcept : scope_ref(*o.core_, o.node_) {}
+  scope_ref(const scope_ref& o) noexcept : core_(o.core_), node_(o.node_) {
+    if (node_ != nullptr) core_->template add_ref<K>(node_);
+  }
   scope_ref(scope_ref&& o) noexcept : core_(o.core_), node_(std::exchange(o.node_, nullptr)) {}
   scope_ref& operator=(scope_ref o) noexcept {
     std::swap(core_, o.core_);
