@@ -26,7 +26,8 @@ class basic_resource_manager {
   using policies = detail::policy_set<Policies...>;
   using concurrency_policy = typename policies::concurrency;
   using storage_policy = typename policies::storage;
-  using core_type = detail::core<Topology, concurrency_policy>;
+  using observer_type = typename policies::observer;
+  using core_type = detail::core<Topology, policies>;
   using limits_type = limit_set<Topology>;
   /// Owning handle of a per-object scope of kind K.
   template <class K>
@@ -116,6 +117,9 @@ class basic_resource_manager {
   void on_misuse(void (*handler)(const misuse_event&, void*), void* user = nullptr) noexcept {
     core_.on_misuse(handler, user);
   }
+
+  /// The observer given as policy (rcmgr::observed_by<T>), e.g. to read its counters.
+  observer_type& observer() noexcept { return core_.observer(); }
 
   core_type& core() noexcept { return core_; }
 

@@ -18,6 +18,8 @@
 #include <mutex>
 #include <type_traits>
 
+#include "rcmgr/observer.hpp"
+
 namespace rcmgr {
 
 namespace detail {
@@ -106,16 +108,35 @@ struct pick<Default, Pred, P, Ps...>
 
 template <class P> struct is_concurrency : std::bool_constant<concurrency_policy<P>> {};
 template <class P> struct is_storage : std::bool_constant<storage_policy<P>> {};
+template <class P> struct is_observer : std::bool_constant<observer_policy<P>> {};
 
+/// The resolved policies of a manager; also what the engine is parameterised on.
 template <class... Ps>
 struct policy_set {
-  static_assert(((concurrency_policy<Ps> || storage_policy<Ps>) && ...),
+  static_assert(((concurrency_policy<Ps> || storage_policy<Ps> || observer_policy<Ps>) && ...),
                 "rcmgr manager: unknown policy; policies are a concurrency policy (rcmgr::thread_safe, "
-                "rcmgr::single_threaded) and a storage policy (rcmgr::hashed_storage)");
+                "rcmgr::single_threaded), a storage policy (rcmgr::hashed_storage) and an observer "
+                "(rcmgr::observed_by<T>)");
   static_assert((0 + ... + int(concurrency_policy<Ps>)) <= 1, "rcmgr manager: give at most one concurrency policy");
   static_assert((0 + ... + int(storage_policy<Ps>)) <= 1, "rcmgr manager: give at most one storage policy");
+  static_assert((0 + ... + int(observer_policy<Ps>)) <= 1, "rcmgr manager: give at most one observer");
   using concurrency = typename pick<thread_safe, is_concurrency, Ps...>::type;
   using storage = typename pick<hashed_storage, is_storage, Ps...>::type;
+  using observer = typename pick<observed_by<no_observer>, is_observer, Ps...>::type::type;
+
+  // what the engine reads
+  template <class T>
+  using cell = typename concurrency::template cell<T>;
+  using mutex = typename concurrency::mutex;
+  using pool_resource = typename concurrency::pool_resource;
+  static constexpr bool concurrent = concurrency::concurrent;
 };
+
+/// The observer of an engine policy (a policy_set, or a bare concurrency policy).
+template <class P>
+struct observer_of { using type = no_observer; };
+template <class P>
+  requires requires { typename P::observer; }
+struct observer_of<P> { using type = typename P::observer; };
 }  // namespace detail
 }  // namespace rcmgr

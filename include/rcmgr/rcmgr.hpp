@@ -10,6 +10,7 @@
 #include "rcmgr/limits.hpp"
 #include "rcmgr/manager.hpp"
 #include "rcmgr/null_manager.hpp"
+#include "rcmgr/observer.hpp"
 #include "rcmgr/policies.hpp"
 #include "rcmgr/resources.hpp"
 #include "rcmgr/result.hpp"

@@ -28,6 +28,8 @@
 #include "rcmgr/detail/meta.hpp"
 #include "rcmgr/errors.hpp"
 #include "rcmgr/limit_set.hpp"
+#include "rcmgr/observer.hpp"
+#include "rcmgr/policies.hpp"
 #include "rcmgr/result.hpp"
 #include "rcmgr/topology.hpp"
 
@@ -282,6 +284,11 @@ class core<Topology, Policy, type_list<Ks...>> {
   using limit_store_of = limit_store<typename kind_traits<K>::limit_type, Policy>;
   template <class K>
   using node_t = node<core, K>;
+  using observer_type = typename observer_of<Policy>::type;
+  /// False when no observer was given: every notification then compiles away.
+  static constexpr bool observing = !std::is_same_v<observer_type, no_observer>;
+
+  observer_type& observer() noexcept { return observer_; }
 
   explicit core(const limit_set<Topology>& limits)
       : states_(((void)sizeof(Ks), &pool_)...) {
@@ -436,6 +443,13 @@ class core<Topology, Policy, type_list<Ks...>> {
       if constexpr (is_per_object<K>) n.direct_memory += size;
       else n.direct_memory.fetch_add(size);
     }
+    if constexpr (observing) {
+      scope_event ev{r ? scope_event::type::reserved : scope_event::type::reserve_refused, name_of<K>(n)};
+      ev.memory = size;
+      ev.prio = prio;
+      if (!r) ev.err = &r.error();
+      observer_.on_event(ev);
+    }
     return r;
   }
 
@@ -462,6 +476,11 @@ class core<Topology, Policy, type_list<Ks...>> {
       if (take < size) report_misuse<K>(n, misuse_event::what::over_release, size, take);
     }
     if (take != 0) uncharge<K, mem>(n, amount{take, 0, 0, 0});
+    if constexpr (observing) {
+      scope_event ev{scope_event::type::released, name_of<K>(n)};
+      ev.memory = take;
+      observer_.on_event(ev);
+    }
   }
 
   // ---- opening, attaching and ending per-object scopes ----
@@ -510,6 +529,7 @@ class core<Topology, Policy, type_list<Ks...>> {
     if (!bound) {
       unbind<K>(*n, 0);
       destroy_object<K>(n);
+      notify_open<K>(&bind_err);
       return bind_err;
     }
     constexpr resource_set acc = kind_traits<K>::accounted;
@@ -528,10 +548,24 @@ class core<Topology, Policy, type_list<Ks...>> {
       if (!r) {
         unbind<K>(*n, 0);
         destroy_object<K>(n);
+        notify_open<K>(&r.error());
         return r.error();
       }
     }
+    notify_open<K>(nullptr);
     return n;
+  }
+
+  template <class K>
+  void notify_open(const error* err) {
+    if constexpr (observing) {
+      scope_event ev{err == nullptr ? scope_event::type::opened : scope_event::type::open_refused,
+                     scope_name(kind_traits<K>::name)};
+      ev.err = err;
+      observer_.on_event(ev);
+    } else {
+      (void)err;
+    }
   }
 
   /// set<P>(key) on a per-object node: attach a late parent and move the node's usage.
@@ -543,6 +577,26 @@ class core<Topology, Policy, type_list<Ks...>> {
     static_assert(b >= 0, "set<P>: P is not a late parent of this kind (declare edge<K, P, late> or after<Q>)");
     constexpr bool keyed = kind_traits<P>::shape == kind_shape::keyed;
     static_assert(keyed == (sizeof...(Key) == 1), "set<P>: give the key of a keyed parent, nothing for a singleton");
+    auto r = attach_impl<K, P>(n, key...);
+    if constexpr (observing) {
+      scope_event ev{r ? scope_event::type::attached : scope_event::type::attach_refused, name_of<K>(n)};
+      if constexpr (keyed) {
+        std::string buf;
+        ev.parent = scope_name(kind_traits<P>::name, key_text(key...,  buf));
+      } else {
+        ev.parent = scope_name(kind_traits<P>::name);
+      }
+      if (!r) ev.err = &r.error();
+      observer_.on_event(ev);
+    }
+    return r;
+  }
+
+  template <class K, class P, class... Key>
+  result<void> attach_impl(node_t<K>& n, const Key&... key) {
+    constexpr int i = index<K>, p = index<P>;
+    constexpr int b = graph::late_bit(i, p);
+    constexpr bool keyed = kind_traits<P>::shape == kind_shape::keyed;
     if (n.done) return state_error<K>(n, errc::scope_closed, "the scope has ended");
     if (n.state & (1u << b)) return state_error<K>(n, errc::already_attached, attached_text<P>());
     if (!prerequisites_met<K, P>(n.state)) return state_error<K>(n, errc::not_attached, prerequisite_text<K, P>());
@@ -576,6 +630,11 @@ class core<Topology, Policy, type_list<Ks...>> {
     if (n.done) return;
     constexpr resource_set acc = kind_traits<K>::accounted;
     const amount u = n.rc.snapshot();
+    if constexpr (observing) {
+      scope_event ev{scope_event::type::ended, name_of<K>(n)};
+      ev.released = n.rc.stat();
+      observer_.on_event(ev);
+    }
     if constexpr (kind_traits<K>::is_span) {
       if (!u.empty()) uncharge<typename K::owner, acc>(*n.owner, u);
     } else {
@@ -617,6 +676,7 @@ class core<Topology, Policy, type_list<Ks...>> {
     auto* n = ::new (mem) node_t<S>();
     n->owner = &owner;
     add_ref<O>(&owner);
+    if constexpr (observing) observer_.on_event(scope_event{scope_event::type::span_begun, name_of<O>(owner)});
     return n;
   }
 
@@ -1093,6 +1153,7 @@ class core<Topology, Policy, type_list<Ks...>> {
   typename Policy::template cell<std::uint64_t> negative_releases_{};
   misuse_handler handler_ = nullptr;
   void* handler_user_ = nullptr;
+  [[no_unique_address]] observer_type observer_{};
 };
 
 }  // namespace detail
