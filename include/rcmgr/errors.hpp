@@ -25,6 +25,7 @@ enum class errc : std::uint8_t {
   already_attached,    ///< set_peer / set_protocol / set_service called a second time
   not_attached,        ///< a prerequisite is missing, e.g. set_service before set_protocol
   manager_closed,      ///< the manager was closed; no new scopes are opened
+  too_many_scopes,     ///< the storage policy's capacity for a keyed kind is exhausted
 };
 
 namespace detail {
@@ -39,6 +40,7 @@ class error_category_impl final : public std::error_category {
       case errc::already_attached: return "scope already attached";
       case errc::not_attached: return "required attachment missing";
       case errc::manager_closed: return "resource manager closed";
+      case errc::too_many_scopes: return "too many scopes of this kind";
     }
     return "unknown rcmgr error";
   }

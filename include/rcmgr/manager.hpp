@@ -61,11 +61,14 @@ class basic_resource_manager {
     return std::forward<F>(f)(r);
   }
   /// Calls f with a reference to the keyed scope K of `key` (created if needed, collected
-  /// afterwards if it is idle) and returns what f returns.
+  /// afterwards if it is idle) and returns what f returns. Under bounded_storage, when the kind's
+  /// table is full and `key` has no scope, f gets an empty reference (its reservations fail with
+  /// errc::not_attached).
   template <class K, class Key, class F>
     requires(detail::kind_traits<K>::shape == kind_shape::keyed)
   decltype(auto) view(const Key& key, F&& f) {
-    ref<K> r(core_, core_.template acquire<K>(key), detail::adopt_ref_t{});
+    auto* n = core_.template acquire<K>(key);
+    ref<K> r = n != nullptr ? ref<K>(core_, n, detail::adopt_ref_t{}) : ref<K>();
     return std::forward<F>(f)(r);
   }
 

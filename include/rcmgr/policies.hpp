@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory_resource>
 #include <mutex>
@@ -91,9 +92,22 @@ struct thread_safe {
 
 /// Storage policy (the default): keyed scopes live in a hash table per kind, their nodes in a
 /// pooled memory resource, so that opening and closing scopes in steady state does not touch
-/// the global heap.
+/// the global heap. No cap on the number of keyed scopes beyond what the limits imply.
 struct hashed_storage {
   using rcmgr_storage_tag = void;
+  static constexpr std::size_t capacity = static_cast<std::size_t>(-1);
+};
+
+/// Storage policy: like hashed_storage, but at most MaxPerKind live scopes of each keyed or view
+/// kind; the table is sized for them up front. Creating one more fails with
+/// errc::too_many_scopes (opening the stream or connection, or attaching, is refused; view_*
+/// hands its function an empty reference). For nodes with a fixed memory budget, and as a
+/// second line of defence against key churn (peers pinned by memory nobody releases).
+template <std::size_t MaxPerKind>
+struct bounded_storage {
+  static_assert(MaxPerKind > 0, "bounded_storage<N>: N must be positive");
+  using rcmgr_storage_tag = void;
+  static constexpr std::size_t capacity = MaxPerKind;
 };
 
 namespace detail {
@@ -131,6 +145,13 @@ struct policy_set {
   using pool_resource = typename concurrency::pool_resource;
   static constexpr bool concurrent = concurrency::concurrent;
 };
+
+/// The storage policy of an engine policy (a policy_set, or a bare concurrency policy).
+template <class P>
+struct storage_of { using type = hashed_storage; };
+template <class P>
+  requires requires { typename P::storage; }
+struct storage_of<P> { using type = typename P::storage; };
 
 /// The observer of an engine policy (a policy_set, or a bare concurrency policy).
 template <class P>

@@ -259,7 +259,9 @@ struct kind_state<Core, K, S> {
   store lim;
   std::unordered_map<okey, std::unique_ptr<store>, any_key_hash, std::equal_to<>> overrides;
   std::vector<std::unique_ptr<store>> retired;
-  explicit kind_state(std::pmr::memory_resource* mr) : table(mr) {}
+  explicit kind_state(std::pmr::memory_resource* mr) : table(mr) {
+    if constexpr (Core::table_capacity != static_cast<std::size_t>(-1)) table.reserve(Core::table_capacity);
+  }
 };
 
 
@@ -285,6 +287,8 @@ class core<Topology, Policy, type_list<Ks...>> {
   template <class K>
   using node_t = node<core, K>;
   using observer_type = typename observer_of<Policy>::type;
+  /// Most live scopes per keyed or view kind (storage policy); SIZE_MAX for no cap.
+  static constexpr std::size_t table_capacity = storage_of<Policy>::type::capacity;
   /// False when no observer was given: every notification then compiles away.
   static constexpr bool observing = !std::is_same_v<observer_type, no_observer>;
 
@@ -525,7 +529,7 @@ class core<Topology, Policy, type_list<Ks...>> {
     // bind the parents named at open
     error bind_err;
     bool bound = bind_open_parents<K>(*n, bind_err, std::make_index_sequence<parents.size()>{}, std::forward<Args>(args)...);
-    if (bound) bind_views<K, 0u, 0u>(*n);
+    if (bound && !bind_views<K, 0u, 0u>(*n, bind_err)) bound = false;
     if (!bound) {
       unbind<K>(*n, 0);
       destroy_object<K>(n);
@@ -606,8 +610,15 @@ class core<Topology, Policy, type_list<Ks...>> {
       if constexpr (!graph::valid_state(i, S2)) {
         return state_error<K>(n, errc::not_attached, prerequisite_text<K, P>());
       } else {
-        if constexpr (keyed) n.parents[graph::slot(i, p)] = acquire<P>(key...);
-        bind_views<K, S, S2>(n);
+        if constexpr (keyed) {
+          auto* pn = acquire<P>(key...);
+          if (pn == nullptr) return full_error<P>();
+          n.parents[graph::slot(i, p)] = pn;
+        }
+        if (error full; !bind_views<K, S, S2>(n, full)) {
+          unbind_mask<K>(n, graph::direct(i, S2) & ~graph::direct(i, S));
+          return full;
+        }
         const amount u = n.rc.snapshot();
         constexpr mask_t added = graph::flat(i, S2) & ~graph::flat(i, S);
         constexpr mask_t removed = graph::flat(i, S) & ~graph::flat(i, S2);
@@ -692,6 +703,7 @@ class core<Topology, Policy, type_list<Ks...>> {
   }
 
   /// Finds or creates the keyed scope for `key`, with a reference the caller must release.
+  /// Returns nullptr only when the storage policy's capacity is exhausted.
   template <class K, class Key>
   node_t<K>* acquire(const Key& key) {
     static_assert(kind_traits<K>::shape == kind_shape::keyed);
@@ -702,6 +714,7 @@ class core<Topology, Policy, type_list<Ks...>> {
     if (it != ks.table.end()) {
       n = *it;
     } else {
+      if (ks.table.size() >= table_capacity) return nullptr;
       void* mem = pool_.allocate(sizeof(node_t<K>), alignof(node_t<K>));
       n = ::new (mem) node_t<K>(typename node_t<K>::key_type(key));
       if constexpr (!kind_traits<K>::constant_limit) n->lim.ptr.store(store_for<K>(ks, n->key));
@@ -721,6 +734,7 @@ class core<Topology, Policy, type_list<Ks...>> {
     if (it != ks.table.end()) {
       n = *it;
     } else {
+      if (ks.table.size() >= table_capacity) return nullptr;
       void* mem = pool_.allocate(sizeof(node_t<V>), alignof(node_t<V>));
       n = ::new (mem) node_t<V>(a, b);
       add_ref<typename node_t<V>::first_kind>(a);
@@ -1020,7 +1034,12 @@ class core<Topology, Policy, type_list<Ks...>> {
   bool bind_one(node_t<K>& n, error& err, Arg&& arg) {
     using PK = kind_at<P>;
     if constexpr (kind_traits<PK>::shape == kind_shape::keyed) {
-      n.parents[graph::slot(index<K>, P)] = acquire<PK>(arg);
+      auto* pn = acquire<PK>(arg);
+      if (pn == nullptr) {
+        err = full_error<PK>();
+        return false;
+      }
+      n.parents[graph::slot(index<K>, P)] = pn;
       return true;
     } else {
       auto* o = arg.rcmgr_node();  // a handle of the owner kind
@@ -1039,25 +1058,37 @@ class core<Topology, Policy, type_list<Ks...>> {
     }
   }
 
-  /// Acquires the views that become complete going from state S to S2.
+  /// Acquires the views that become complete going from state S to S2; false if a view table
+  /// is full (the views acquired so far stay in their slots for the caller to unbind).
   template <class K, unsigned S, unsigned S2>
-  void bind_views(node_t<K>& n) {
+  bool bind_views(node_t<K>& n, error& err) {
     constexpr int i = index<K>;
     constexpr mask_t fresh = (graph::direct(i, S2) & ~(S == S2 ? 0 : graph::direct(i, S))) & view_mask();
-    [&]<std::size_t... J>(std::index_sequence<J...>) {
+    return [&]<std::size_t... J>(std::index_sequence<J...>) {
       [[maybe_unused]] constexpr auto idx = graph::template ordered<fresh>();
-      (bind_view<K, idx[J]>(n), ...);
+      return (bind_view<K, idx[J]>(n, err) && ...);
     }(std::make_index_sequence<std::size_t(popcount(fresh))>{});
   }
+  template <class K>
+  static error full_error() noexcept {
+    error e;
+    e.code = errc::too_many_scopes;
+    e.scope = scope_name(kind_traits<K>::name);
+    e.detail = "the storage policy's capacity for this kind is exhausted";
+    return e;
+  }
   template <class K, int V>
-  void bind_view(node_t<K>& n) {
+  bool bind_view(node_t<K>& n, error& err) {
     using VK = kind_at<V>;
     using A = typename node_t<VK>::first_kind;
     using B = typename node_t<VK>::second_kind;
     constexpr int i = index<K>;
     auto* a = static_cast<node_t<A>*>(n.parents[graph::slot(i, index<A>)]);
     auto* b = static_cast<node_t<B>*>(n.parents[graph::slot(i, index<B>)]);
-    n.parents[graph::slot(i, V)] = acquire_view<VK>(a, b);
+    auto* v = acquire_view<VK>(a, b);
+    n.parents[graph::slot(i, V)] = v;
+    if (v == nullptr) err = full_error<VK>();
+    return v != nullptr;
   }
   static constexpr mask_t view_mask() {
     mask_t m = 0;

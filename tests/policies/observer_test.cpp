@@ -1,0 +1,119 @@
+// The observer policy: what it is told, and that the default costs nothing.
+#include <catch2/catch.hpp>
+
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "rcmgr/rcmgr.hpp"
+
+namespace {
+using rcmgr::direction;
+using rcmgr::peer_id;
+using rcmgr::scope_event;
+namespace lp = rcmgr::libp2p;
+
+struct recording_observer {
+  struct entry {
+    scope_event::type what;
+    std::string scope, parent;
+    std::int64_t memory;
+    bool has_error;
+    rcmgr::errc code;
+  };
+  std::vector<entry> log;
+  void on_event(const scope_event& e) {
+    log.push_back({e.what, e.scope.str(), e.parent.str(), e.memory, e.err != nullptr,
+                   e.err != nullptr ? e.err->code : rcmgr::errc{}});
+  }
+};
+static_assert(rcmgr::scope_observer<recording_observer>);
+static_assert(rcmgr::scope_observer<rcmgr::counting_observer>);
+static_assert(rcmgr::scope_observer<rcmgr::stream_logger>);
+static_assert(!rcmgr::scope_observer<int>);
+}  // namespace
+
+TEST_CASE("the default observer adds no state to the manager") {
+  STATIC_REQUIRE(std::is_empty_v<rcmgr::no_observer>);
+  STATIC_REQUIRE(sizeof(rcmgr::resource_manager<>) == sizeof(rcmgr::resource_manager<rcmgr::observed_by<rcmgr::no_observer>>));
+  STATIC_REQUIRE(!rcmgr::resource_manager<>::core_type::observing);
+  STATIC_REQUIRE(rcmgr::resource_manager<rcmgr::observed_by<recording_observer>>::core_type::observing);
+}
+
+TEST_CASE("an observer sees every operation in order, with refusals carrying their error") {
+  auto limits = lp::default_limits();
+  limits.set<lp::stream_scope>(lp::stream_limit(1, 1, 1, 1000));
+  rcmgr::resource_manager<rcmgr::single_threaded, rcmgr::observed_by<recording_observer>> mgr(limits);
+  const peer_id p("12D3KooWObserved");
+  {
+    auto s = mgr.open_stream(p, direction::inbound);
+    REQUIRE(s);
+    REQUIRE(s->set_protocol("/ipfs/id/1.0.0"));
+    REQUIRE(s->set_protocol("/again").error().code == rcmgr::errc::already_attached);
+    REQUIRE(s->reserve_memory(600));
+    REQUIRE_FALSE(s->reserve_memory(600));
+    s->release_memory(600);
+    auto sp = s->begin_span();
+    REQUIRE(sp);
+    s->done();
+  }
+  const auto& log = mgr.observer().log;
+  using T = scope_event::type;
+  REQUIRE(log.size() >= 8);
+  CHECK(log[0].what == T::opened);
+  CHECK(log[0].scope == "stream");
+  CHECK(log[1].what == T::attached);
+  CHECK(log[1].parent == "protocol:/ipfs/id/1.0.0");
+  CHECK(log[2].what == T::attach_refused);
+  CHECK(log[2].code == rcmgr::errc::already_attached);
+  CHECK(log[3].what == T::reserved);
+  CHECK(log[3].memory == 600);
+  CHECK(log[4].what == T::reserve_refused);
+  CHECK(log[4].has_error);
+  CHECK(log[4].code == rcmgr::errc::limit_exceeded);
+  CHECK(log[5].what == T::released);
+  CHECK(log[5].memory == 600);
+  CHECK(log[6].what == T::span_begun);
+  CHECK(log[7].what == T::ended);
+}
+
+TEST_CASE("counting_observer counts refusals by resource") {
+  auto limits = lp::default_limits();
+  limits.set<lp::transient_scope>({1, 1, 1, 1, 1, 1, 1, 1 << 20});
+  rcmgr::resource_manager<rcmgr::observed_by<rcmgr::counting_observer>> mgr(limits);
+  auto c1 = mgr.open_connection(direction::inbound, false);
+  REQUIRE(c1);
+  auto c2 = mgr.open_connection(direction::inbound, false);
+  REQUIRE_FALSE(c2);
+  auto s1 = mgr.open_stream(peer_id("p"), direction::inbound);
+  REQUIRE(s1);
+  auto s2 = mgr.open_stream(peer_id("p"), direction::inbound);
+  REQUIRE_FALSE(s2);
+  const auto& o = mgr.observer();
+  CHECK(o.count(scope_event::type::opened) == 2);
+  CHECK(o.count(scope_event::type::open_refused) == 2);
+  CHECK(o.refusals(rcmgr::resource::conns) == 1);
+  CHECK(o.refusals(rcmgr::resource::streams) == 1);
+  CHECK(o.refusals(rcmgr::resource::memory) == 0);
+}
+
+TEST_CASE("stream_logger writes one line per refusal, and per operation when tracing") {
+  auto limits = lp::default_limits();
+  limits.set<lp::stream_scope>(lp::stream_limit(1, 1, 1, 100));
+  rcmgr::resource_manager<rcmgr::observed_by<rcmgr::stream_logger>> mgr(limits);
+  std::ostringstream out;
+  mgr.observer().attach(out);
+  auto s = mgr.open_stream(peer_id("12D3KooWLog"), direction::outbound);
+  REQUIRE(s);
+  REQUIRE(s->reserve_memory(50));
+  REQUIRE_FALSE(s->reserve_memory(51));
+  const std::string text = out.str();
+  CHECK(text == "rcmgr: reserve refused stream refused 51 B of memory at priority always (255): 50 B in use, limit 100 B\n");
+
+  std::ostringstream trace;
+  mgr.observer().attach(trace, true);
+  s->release_memory(50);
+  s->done();
+  CHECK(trace.str() == "rcmgr: released stream 50 B\nrcmgr: ended stream\n");
+}
