@@ -231,14 +231,14 @@ struct kind_state;
 
 template <class Core, class K>
 struct kind_state<Core, K, kind_shape::singleton> {
-  typename Core::template limit_store_of<K> lim;
+  [[no_unique_address]] typename Core::template limit_store_of<K> lim;  // empty for compile-time limits
   node<Core, K> n;
   explicit kind_state(std::pmr::memory_resource*) {}
 };
 
 template <class Core, class K>
 struct kind_state<Core, K, kind_shape::per_object> {
-  typename Core::template limit_store_of<K> lim;
+  [[no_unique_address]] typename Core::template limit_store_of<K> lim;
   explicit kind_state(std::pmr::memory_resource*) {}
 };
 
@@ -296,7 +296,7 @@ class core<Topology, Policy, type_list<Ks...>> {
 
   explicit core(const limit_set<Topology>& limits)
       : states_(((void)sizeof(Ks), &pool_)...) {
-    apply_limits(limits);
+    (apply_kind_limits<Ks>(limits, true), ...);
   }
   core(const core&) = delete;
   core& operator=(const core&) = delete;
@@ -346,8 +346,10 @@ class core<Topology, Policy, type_list<Ks...>> {
     }
     return s;
   }
+  // The error builders are cold and out of line: they format names, and inlined they made the
+  // reservation paths too large to inline into their callers.
   template <class K>
-  error limit_error(const node_t<K>& n, const refusal& why, std::uint8_t prio) const {
+  [[gnu::cold, gnu::noinline]] error limit_error(const node_t<K>& n, const refusal& why, std::uint8_t prio) const {
     error e;
     e.code = errc::limit_exceeded;
     e.res = why.res;
@@ -362,7 +364,7 @@ class core<Topology, Policy, type_list<Ks...>> {
     return e;
   }
   template <class K>
-  error state_error(const node_t<K>& n, errc code, std::string_view detail) const {
+  [[gnu::cold, gnu::noinline]] error state_error(const node_t<K>& n, errc code, std::string_view detail) const {
     error e;
     e.code = code;
     e.scope = name_of<K>(n);
@@ -777,12 +779,16 @@ class core<Topology, Policy, type_list<Ks...>> {
   }
 
   // ---- limits ----
-  void apply_limits(const limit_set<Topology>& ls) { (apply_kind_limits<Ks>(ls), ...); }
+  /// Replaces the limits of every kind limited by rcmgr::limit. Compile-time limits have nothing
+  /// to replace, and user-defined limit types are fixed at construction: they are stored as
+  /// given, and replacing one while another thread reads it would be a data race.
+  void apply_limits(const limit_set<Topology>& ls) { (apply_kind_limits<Ks>(ls, false), ...); }
 
   template <class K>
-  void apply_kind_limits(const limit_set<Topology>& ls) {
+  void apply_kind_limits(const limit_set<Topology>& ls, bool initial) {
     using T = kind_traits<K>;
     if constexpr (!T::constant_limit) {
+      if (!initial && !T::mutable_limit) return;
       constexpr auto shape = T::shape;
       if constexpr (shape == kind_shape::keyed || shape == kind_shape::view) {
         auto& ks = state<K>();
@@ -947,16 +953,17 @@ class core<Topology, Policy, type_list<Ks...>> {
   static decltype(auto) dispatch_state(std::uint8_t s, F&& f) {
     return dispatch_state_impl<K>(s, f, std::make_index_sequence<std::size_t(graph::state_count(index<K>))>{});
   }
-  template <class K, class F, std::size_t... S>
-  static decltype(auto) dispatch_state_impl(std::uint8_t s, F& f, std::index_sequence<S...>) {
-    using R = decltype(f(std::integral_constant<unsigned, 0>{}));
-    if constexpr (sizeof...(S) == 1) {
+  // An if-chain that returns f's result directly. Assigning into a default-constructed result
+  // instead made every reservation zero a whole result<void> (~144 bytes, rep stos), which cost
+  // more than charging seven scopes on the single-threaded policy.
+  template <class K, class F, std::size_t S0, std::size_t... S>
+  static decltype(auto) dispatch_state_impl(std::uint8_t s, F& f, std::index_sequence<S0, S...>) {
+    if constexpr (sizeof...(S) == 0) {
       (void)s;
-      return f(std::integral_constant<unsigned, 0>{});
+      return f(std::integral_constant<unsigned, unsigned(S0)>{});
     } else {
-      R r{};
-      (void)((s == S ? (r = f(std::integral_constant<unsigned, unsigned(S)>{}), true) : false) || ...);
-      return r;
+      if (s == S0) return f(std::integral_constant<unsigned, unsigned(S0)>{});
+      return dispatch_state_impl<K>(s, f, std::index_sequence<S...>{});
     }
   }
 
