@@ -280,12 +280,18 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
   static constexpr int slot_count(int i) { return popcount(all_direct(i)); }
 
   // ---- order ----
-  /// Height: 0 for kinds with no parents, else 1 + the highest parent.
+  /// Height: 0 for kinds with no parents, else 1 + the highest parent. A view counts its two
+  /// components as parents: it has no edges of its own, but it is narrower than either (a
+  /// protocol-peer scope is one peer's share of a protocol), so it must be checked before them.
   static constexpr std::array<int, n> heights() {
     std::array<int, n> h{};
-    for (int round = 0; round < n; ++round)
+    for (int round = 0; round < n; ++round) {
       for (const auto& e : edges)
         if (e.child >= 0 && e.parent >= 0 && e.child != e.parent && h[e.child] < h[e.parent] + 1) h[e.child] = h[e.parent] + 1;
+      for (int v = 0; v < n; ++v)
+        for (int c : {kinds[v].view_a, kinds[v].view_b})
+          if (kinds[v].shape == kind_shape::view && c >= 0 && c != v && h[v] < h[c] + 1) h[v] = h[c] + 1;
+    }
     return h;
   }
   /// The charge order: children before parents (the narrowest scope refuses first and the
