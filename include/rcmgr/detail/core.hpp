@@ -51,7 +51,7 @@ struct misuse_event {
 /// Counts of misuse seen by a manager since it was created.
 struct misuse_stats {
   std::uint64_t over_releases = 0;
-  std::int64_t over_released_bytes = 0;  ///< sum of (requested - available) over over_releases
+  std::int64_t over_released_bytes = 0;  ///< sum of (requested - available) over over_releases, saturating at INT64_MAX
   std::uint64_t negative_releases = 0;
 };
 
@@ -900,7 +900,12 @@ class core<Topology, Policy, type_list<Ks...>> {
   void report_misuse(const node_t<K>& n, misuse_event::what w, std::int64_t requested, std::int64_t available) noexcept {
     if (w == misuse_event::what::over_release) {
       over_releases_.fetch_add(1);
-      over_released_bytes_.fetch_add(requested - available);
+      // Saturate: a caller releasing INT64_MAX twice must not overflow the total (undefined
+      // behaviour on plain integers, a negative total on atomics).
+      const std::int64_t extra = requested - available;  // > 0: available < requested
+      std::int64_t cur = over_released_bytes_.load();
+      while (!over_released_bytes_.compare_exchange(cur, cur > INT64_MAX - extra ? INT64_MAX : cur + extra)) {
+      }
     } else {
       negative_releases_.fetch_add(1);
     }
