@@ -135,6 +135,9 @@ class scope_handle : public K::template methods<scope_handle<Core, K>> {
   }
   void reset() noexcept {
     if (node_ != nullptr) {
+      // End the scope first: spans and owned children also hold references to the node, and
+      // the scope must not stay charged until they end.
+      core_->template end<K>(*node_);
       core_->template release_object<K>(node_);
       node_ = nullptr;
     }
