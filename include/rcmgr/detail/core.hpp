@@ -794,11 +794,23 @@ class core<Topology, Policy, type_list<Ks...>> {
         auto& ks = state<K>();
         std::lock_guard lk(ks.mu);
         set_store(ks.lim, ls.template get<K>());
-        // replace the overrides wholesale, then point every live node at its store
-        for (auto& [k, st] : ks.overrides) ks.retired.push_back(std::move(st));
-        ks.overrides.clear();
-        for (const auto& [k, l] : ls.template overrides<K>())
-          ks.overrides.emplace(k, std::make_unique<limit_store_of<K>>(l));
+        // The overrides become exactly ls's. Stores of keys that stay are updated in place
+        // (like set_limit(key, l)); only those of keys that go are retired, so re-applying the
+        // same set (a node re-reading its limit file) does not grow `retired`. Then point every
+        // live node at its store.
+        const auto& next = ls.template overrides<K>();
+        for (auto it = ks.overrides.begin(); it != ks.overrides.end();) {
+          if (next.find(it->first) == next.end()) {
+            ks.retired.push_back(std::move(it->second));
+            it = ks.overrides.erase(it);
+          } else {
+            ++it;
+          }
+        }
+        for (const auto& [k, l] : next) {
+          if (auto it = ks.overrides.find(k); it != ks.overrides.end()) set_store(*it->second, l);
+          else ks.overrides.emplace(k, std::make_unique<limit_store_of<K>>(l));
+        }
         for (auto* n : ks.table) {
           if constexpr (shape == kind_shape::keyed) n->lim.ptr.store(store_for<K>(ks, n->key));
           else n->lim.ptr.store(store_for<K>(ks, n->a->key));
