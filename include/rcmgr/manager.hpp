@@ -47,6 +47,7 @@ class basic_resource_manager {
   /// file descriptor if use_fd) or one stream in `dir` as the kind accounts. `parents` are the
   /// keys of its keyed parents bound at open and the handle of its owner, in edge order.
   template <class K, class... Parents>
+    requires detail::openable_with<core_type, K, Parents...>
   result<handle<K>> open(direction dir, bool use_fd, Parents&&... parents) {
     auto r = core_.template open<K>(dir, use_fd, std::forward<Parents>(parents)...);
     if (!r) return r.error();

@@ -7,7 +7,10 @@
 // libp2p kinds get set_peer(), set_protocol(), peer(), name() and so on.
 #pragma once
 
+#include <concepts>
+#include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 #include "rcmgr/detail/core.hpp"
@@ -31,6 +34,39 @@ inline error empty_handle_error(std::string_view kind) noexcept {
   return e;
 }
 struct adopt_ref_t {};
+
+// Constraints of the public API, so that a wrong call is "no matching function" naming the
+// unsatisfied concept (and can be probed with `requires`), not an error deep in the engine.
+
+/// P is a late parent of K (edge<K, P, late> or after<Q>): handles of K have set<P>().
+template <class Core, class K, class P>
+concept late_parent_of = Core::graph::late_bit(Core::template index<K>, Core::template index<P>) >= 0;
+
+/// What set<P>() takes: the key of a keyed parent, nothing for a singleton.
+template <class P, class... Key>
+concept attach_key_for =
+    (sizeof...(Key) == 0 && kind_traits<P>::shape == kind_shape::singleton) ||
+    (sizeof...(Key) == 1 && kind_traits<P>::shape == kind_shape::keyed && (std::is_constructible_v<key_type_of<P>, const Key&> && ...));
+
+template <class Core, int P, class Arg>
+constexpr bool open_argument_fits() noexcept {
+  using PK = typename Core::template kind_at<P>;
+  using A = std::remove_cvref_t<Arg>;
+  if constexpr (kind_traits<PK>::shape == kind_shape::keyed) return std::is_constructible_v<key_type_of<PK>, const A&>;
+  else return requires(const A& a) { { a.rcmgr_node() } -> std::convertible_to<node<Core, PK>*>; };
+}
+template <class Core, class K, class... Args, std::size_t... J>
+constexpr bool open_arguments_fit(std::index_sequence<J...>) noexcept {
+  [[maybe_unused]] constexpr auto parents = Core::template open_parent_indices<K>();
+  return (open_argument_fits<Core, parents[J], Args>() && ...);
+}
+
+/// K is a per-object kind of Core's topology (not a span), and Args are its keyed parents' keys
+/// and its owner's handle, in edge order: open<K>(dir, use_fd, args...) exists.
+template <class Core, class K, class... Args>
+concept openable_with = scope_kind<K> && (Core::template index<K> >= 0) && is_per_object<K> && !kind_traits<K>::is_span &&
+                        (Core::template open_parent_indices<K>().size() == sizeof...(Args)) &&
+                        open_arguments_fit<Core, K, Args...>(std::index_sequence_for<Args...>{});
 }  // namespace detail
 
 /// Owning handle of a per-object scope. The scope ends when done() is called or the handle is
@@ -95,6 +131,7 @@ class scope_handle : public K::template methods<scope_handle<Core, K>> {
   /// this scope holds to the scopes P brings in, at priority always, and out of those it leaves
   /// (e.g. transient). On failure nothing moves and the call may be retried.
   template <class P, class... Key>
+    requires detail::late_parent_of<Core, K, P> && detail::attach_key_for<P, Key...>
   result<void> set(const Key&... key) {
     if (node_ == nullptr) return detail::empty_handle_error(detail::kind_traits<K>::name);
     return core_->template attach<K, P>(*node_, key...);
