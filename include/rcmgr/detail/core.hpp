@@ -379,9 +379,11 @@ class core<Topology, Policy, type_list<Ks...>> {
   result<void> charge(node_t<K>& n, const amount& a, std::uint8_t prio) noexcept {
     if constexpr (kind_traits<K>::is_span) {
       if (n.done) return state_error<K>(n, errc::scope_closed, "the span has ended");
-      add_unchecked<R>(n.rc, a);
+      // The owner first: its check bounds the span (the owner holds at least what the span
+      // holds), so adding to the span afterwards cannot overflow, whereas adding first could
+      // push a span holding some bytes past INT64_MAX before the owner refused.
       auto r = charge<typename K::owner, R>(*n.owner, a, prio);
-      if (!r) sub<R>(n.rc, a);
+      if (r) add_unchecked<R>(n.rc, a);
       return r;
     } else if constexpr (is_per_object<K>) {
       if (n.done) return state_error<K>(n, errc::scope_closed, "the scope has ended");
