@@ -16,37 +16,37 @@ namespace libp2p {
 /// The libp2p methods, added to a manager of the libp2p topology (real or null).
 template <class Derived>
 class manager_methods {
-  Derived& self() noexcept { return static_cast<Derived&>(*this); }
-  const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
+  constexpr Derived& self() noexcept { return static_cast<Derived&>(*this); }
+  constexpr const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
 
  public:
   /// A new connection scope, charged to transient until set_peer. `endpoint` (the remote
   /// multiaddr) is accepted for interface parity and not used.
-  auto open_connection(direction dir, bool use_fd, std::string_view endpoint = {}) {
+  constexpr auto open_connection(direction dir, bool use_fd, std::string_view endpoint = {}) {
     (void)endpoint;
     return self().template open<connection_scope>(dir, use_fd);
   }
   /// A new stream scope for peer p, charged to transient until set_protocol.
-  auto open_stream(const peer_id& p, direction dir) { return self().template open<stream_scope>(dir, false, p); }
+  constexpr auto open_stream(const peer_id& p, direction dir) { return self().template open<stream_scope>(dir, false, p); }
 
   template <class F>
-  decltype(auto) view_system(F&& f) {
+  constexpr decltype(auto) view_system(F&& f) {
     return self().template view<system_scope>(std::forward<F>(f));
   }
   template <class F>
-  decltype(auto) view_transient(F&& f) {
+  constexpr decltype(auto) view_transient(F&& f) {
     return self().template view<transient_scope>(std::forward<F>(f));
   }
   template <class F>
-  decltype(auto) view_service(std::string_view name, F&& f) {
+  constexpr decltype(auto) view_service(std::string_view name, F&& f) {
     return self().template view<service_scope>(name, std::forward<F>(f));
   }
   template <class F>
-  decltype(auto) view_protocol(std::string_view id, F&& f) {
+  constexpr decltype(auto) view_protocol(std::string_view id, F&& f) {
     return self().template view<protocol_scope>(id, std::forward<F>(f));
   }
   template <class F>
-  decltype(auto) view_peer(const peer_id& p, F&& f) {
+  constexpr decltype(auto) view_peer(const peer_id& p, F&& f) {
     return self().template view<peer_scope>(p, std::forward<F>(f));
   }
 

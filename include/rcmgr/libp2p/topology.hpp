@@ -74,9 +74,9 @@ struct connection_scope : scope<accounts<resource::memory, resource::conns, reso
   template <class H>
   struct methods {
     /// The connection's peer scope, or an empty reference before set_peer.
-    auto peer_scope() const { return static_cast<const H&>(*this).template parent<libp2p::peer_scope>(); }
+    constexpr auto peer_scope() const { return static_cast<const H&>(*this).template parent<libp2p::peer_scope>(); }
     /// Attaches the connection to its peer: moves its usage from transient to the peer.
-    auto set_peer(const peer_id& p) { return static_cast<H&>(*this).template set<libp2p::peer_scope>(p); }
+    constexpr auto set_peer(const peer_id& p) { return static_cast<H&>(*this).template set<libp2p::peer_scope>(p); }
   };
 };
 
@@ -86,13 +86,13 @@ struct stream_scope : scope<mem_streams> {
   static constexpr std::string_view name = "stream";
   template <class H>
   struct methods {
-    auto protocol_scope() const { return static_cast<const H&>(*this).template parent<libp2p::protocol_scope>(); }
-    auto set_protocol(std::string_view proto) {
+    constexpr auto protocol_scope() const { return static_cast<const H&>(*this).template parent<libp2p::protocol_scope>(); }
+    constexpr auto set_protocol(std::string_view proto) {
       return static_cast<H&>(*this).template set<libp2p::protocol_scope>(proto);
     }
-    auto service_scope() const { return static_cast<const H&>(*this).template parent<libp2p::service_scope>(); }
-    auto set_service(std::string_view svc) { return static_cast<H&>(*this).template set<libp2p::service_scope>(svc); }
-    auto peer_scope() const { return static_cast<const H&>(*this).template parent<libp2p::peer_scope>(); }
+    constexpr auto service_scope() const { return static_cast<const H&>(*this).template parent<libp2p::service_scope>(); }
+    constexpr auto set_service(std::string_view svc) { return static_cast<H&>(*this).template set<libp2p::service_scope>(svc); }
+    constexpr auto peer_scope() const { return static_cast<const H&>(*this).template parent<libp2p::peer_scope>(); }
   };
 };
 
