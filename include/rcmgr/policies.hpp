@@ -44,6 +44,7 @@ struct plain_cell {
   T fetch_add(T x) noexcept { T o = v; v = T(v + x); return o; }
   T fetch_sub(T x) noexcept { T o = v; v = T(v - x); return o; }
   T fetch_sub_release(T x) noexcept { return fetch_sub(x); }
+  bool compare_exchange_release(T& expected, T desired) noexcept { return compare_exchange(expected, desired); }
 };
 
 /// An atomic counter. Accounting counters use relaxed order: each scope's word is updated
@@ -62,6 +63,11 @@ struct atomic_cell {
   T fetch_sub(T x) noexcept { return v.fetch_sub(x, std::memory_order_relaxed); }
   /// For reference counts: the last release must see every write made under earlier references.
   T fetch_sub_release(T x) noexcept { return v.fetch_sub(x, std::memory_order_acq_rel); }
+  /// For reference counts: dropping a reference that is not the last must still publish the
+  /// writes made under it to the thread that drops the last one and frees the node.
+  bool compare_exchange_release(T& expected, T desired) noexcept {
+    return v.compare_exchange_weak(expected, desired, std::memory_order_release, std::memory_order_relaxed);
+  }
 };
 
 struct null_mutex {
