@@ -759,8 +759,10 @@ class core<Topology, Policy, type_list<Ks...>> {
       (void)n;
     } else {
       std::uint32_t r = n->refs.load();
+      // Not the last reference: a release decrement, so that whoever drops the last one (with
+      // acquire) sees every counter update made under this one before it tests and frees the node.
       while (r > 1)
-        if (n->refs.compare_exchange(r, r - 1)) return;
+        if (n->refs.compare_exchange_release(r, r - 1)) return;
       auto& ks = state<K>();
       bool collect = false;
       {
