@@ -131,4 +131,18 @@ class basic_resource_manager {
   core_type core_;
 };
 
+/// A manager of a topology with a problem: the problem was reported where the topology is
+/// declared, and this says so once. It has no members, so that nothing built on the broken
+/// topology is instantiated (the engine and the limit set would bury the report in follow-on
+/// errors about the offending kinds).
+template <scope_topology Topology, class... Policies>
+  requires(!Topology::valid)
+class basic_resource_manager<Topology, Policies...> {
+  static_assert(Topology::valid, "rcmgr: the topology has a problem, reported above where it is declared");
+
+ public:
+  template <class... Args>
+  explicit basic_resource_manager(Args&&...) noexcept {}
+};
+
 }  // namespace rcmgr
