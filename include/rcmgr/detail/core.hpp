@@ -128,7 +128,19 @@ struct node<Core, K> {
 
 template <class Core, class K, bool Stored = !kind_traits<K>::constant_limit>
 struct limit_ptr {
-  typename Core::policy::template cell<const typename Core::template limit_store_of<K>*> ptr{};
+  using store = const typename Core::template limit_store_of<K>*;
+  // A store made by set_limit(key, l) is filled in by one thread and read by reservations on
+  // others: publish the pointer with release and read it with acquire (a plain load on x86),
+  // so a reader never sees the pointer before the values behind it.
+  std::conditional_t<Core::policy::concurrent, std::atomic<store>, store> ptr{};
+  store load() const noexcept {
+    if constexpr (Core::policy::concurrent) return ptr.load(std::memory_order_acquire);
+    else return ptr;
+  }
+  void publish(store s) noexcept {
+    if constexpr (Core::policy::concurrent) ptr.store(s, std::memory_order_release);
+    else ptr = s;
+  }
 };
 template <class Core, class K>
 struct limit_ptr<Core, K, false> {};
@@ -325,7 +337,7 @@ class core<Topology, Policy, type_list<Ks...>> {
   const limit_store_of<K>& limit_of(const node_t<K>& n) const noexcept {
     constexpr auto shape = kind_traits<K>::shape;
     if constexpr ((shape == kind_shape::keyed || shape == kind_shape::view) && !kind_traits<K>::constant_limit)
-      return *n.lim.ptr.load();
+      return *n.lim.load();
     else return state<K>().lim;
   }
 
@@ -721,7 +733,7 @@ class core<Topology, Policy, type_list<Ks...>> {
       if (ks.table.size() >= table_capacity) return nullptr;
       void* mem = pool_.allocate(sizeof(node_t<K>), alignof(node_t<K>));
       n = ::new (mem) node_t<K>(typename node_t<K>::key_type(key));
-      if constexpr (!kind_traits<K>::constant_limit) n->lim.ptr.store(store_for<K>(ks, n->key));
+      if constexpr (!kind_traits<K>::constant_limit) n->lim.publish(store_for<K>(ks, n->key));
       ks.table.insert(n);
     }
     n->refs.fetch_add(1);
@@ -743,7 +755,7 @@ class core<Topology, Policy, type_list<Ks...>> {
       n = ::new (mem) node_t<V>(a, b);
       add_ref<typename node_t<V>::first_kind>(a);
       add_ref<typename node_t<V>::second_kind>(b);
-      if constexpr (!kind_traits<V>::constant_limit) n->lim.ptr.store(store_for<V>(ks, a->key));
+      if constexpr (!kind_traits<V>::constant_limit) n->lim.publish(store_for<V>(ks, a->key));
       ks.table.insert(n);
     }
     n->refs.fetch_add(1);
@@ -816,8 +828,8 @@ class core<Topology, Policy, type_list<Ks...>> {
           else ks.overrides.emplace(k, std::make_unique<limit_store_of<K>>(l));
         }
         for (auto* n : ks.table) {
-          if constexpr (shape == kind_shape::keyed) n->lim.ptr.store(store_for<K>(ks, n->key));
-          else n->lim.ptr.store(store_for<K>(ks, n->a->key));
+          if constexpr (shape == kind_shape::keyed) n->lim.publish(store_for<K>(ks, n->key));
+          else n->lim.publish(store_for<K>(ks, n->a->key));
         }
       } else {
         set_store(state<K>().lim, ls.template get<K>());
@@ -855,9 +867,9 @@ class core<Topology, Policy, type_list<Ks...>> {
                    .first->second.get();
     for (auto* n : ks.table) {
       if constexpr (kind_traits<K>::shape == kind_shape::keyed) {
-        if (keys_equal(n->key, key)) n->lim.ptr.store(st);
+        if (keys_equal(n->key, key)) n->lim.publish(st);
       } else {
-        if (keys_equal(n->a->key, key)) n->lim.ptr.store(st);
+        if (keys_equal(n->a->key, key)) n->lim.publish(st);
       }
     }
   }
