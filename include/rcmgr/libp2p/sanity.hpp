@@ -243,8 +243,9 @@ void overrides_of(const limits& ls, std::vector<finding>& out) {
     const bool conn_block = accounts<K>(resource::conns) && l.conns == 0;
     if (stream_block || conn_block)
       out.push_back({severity::info, check::override_blocks, scope, stream_block ? "Streams" : "Conns",
-                     std::string("blocks every ") + (stream_block ? "stream" : "connection") + " of this " +
-                         std::string(rcmgr::detail::kind_traits<K>::name)});
+                     std::string("blocks every ") +
+                         (stream_block && conn_block ? "connection and stream" : stream_block ? "stream" : "connection") +
+                         " of this " + std::string(rcmgr::detail::kind_traits<K>::name)});
   }
 }
 
