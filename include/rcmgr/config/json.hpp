@@ -229,8 +229,8 @@ inline std::string short_dump(const json& v) {
   return s;
 }
 
-constexpr std::string_view count_expectation = R"(expected a non-negative integer, "default", "unlimited" or "blockAll")";
-constexpr std::string_view memory_expectation =
+inline constexpr std::string_view count_expectation = R"(expected a non-negative integer, "default", "unlimited" or "blockAll")";
+inline constexpr std::string_view memory_expectation =
     R"(expected a non-negative integer (or a string of digits), "default", "unlimited" or "blockAll")";
 
 /// A decoded value: keep the base, or a number (unlimited and block_all included).
@@ -387,7 +387,7 @@ std::optional<error> read_single(const json& v, std::string_view name, libp2p::l
 
 // ---- writing ----
 
-inline json value_json(std::int64_t v, bool memory) {
+inline nlohmann::ordered_json value_json(std::int64_t v, bool memory) {
   if (v == unlimited) return "unlimited";
   if (v == 0) return "blockAll";
   if (memory) return std::to_string(v);  // as go-libp2p writes it: JSON numbers lose precision past 2^53 in many readers
