@@ -399,6 +399,12 @@ class core<Topology, Policy, type_list<Ks...>> {
       return r;
     } else if constexpr (is_per_object<K>) {
       if (n.done) return state_error<K>(n, errc::scope_closed, "the scope has ended");
+      if constexpr (node_t<K>::owner_index >= 0) {
+        // A child of an ended owner can never reserve again: say so, rather than whatever its
+        // own limit would answer (a full stream of a closed connection is closed, not full).
+        if (owner_chain_ended<K>(n))
+          return state_error<typename node_t<K>::owner_kind>(*n.owner, errc::scope_closed, "the scope has ended");
+      }
       refusal why;
       if (!try_add<R>(n.rc, limit_of<K>(n), a, prio, why)) return limit_error<K>(n, why, prio);
       if constexpr (node_t<K>::owner_index >= 0) {
@@ -422,6 +428,19 @@ class core<Topology, Policy, type_list<Ks...>> {
       auto r = charge_mask<K, graph::static_closure(index<K>), R>(n, a, prio);
       if (!r) sub<R>(n.rc, a);
       return r;
+    }
+  }
+
+  /// True when n's owner, or an owner further up, has ended. Ending a scope leaves its owned
+  /// children open (they end with their handles) but releases everything they had charged above.
+  template <class K>
+  static bool owner_chain_ended(const node_t<K>& n) noexcept {
+    if constexpr (node_t<K>::owner_index >= 0) {
+      using O = typename node_t<K>::owner_kind;
+      return n.owner == nullptr || n.owner->done || owner_chain_ended<O>(*n.owner);
+    } else {
+      (void)n;
+      return false;
     }
   }
 
