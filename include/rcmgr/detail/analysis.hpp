@@ -127,6 +127,12 @@ struct problem {
 template <class KL, class EL>
 struct graph;
 
+/// The charge order of graph G, computed once per topology. A variable template is evaluated
+/// once, whereas a constexpr function is evaluated again at every call site by some compilers
+/// (clang), and ordered<M>() is used for every mask the engine unrolls.
+template <class G>
+inline constexpr auto order_table = G::compute_order();
+
 template <class... Ks, class... Es>
 struct graph<type_list<Ks...>, type_list<Es...>> {
   static constexpr int n = sizeof...(Ks);
@@ -261,9 +267,12 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
   }
   /// Slot of a non-singleton, non-owner parent in a per-object node's parent pointer array.
   static constexpr int slot(int i, int p) {
+    // all_direct walks every state of i; computed once here rather than once per j (this
+    // function is evaluated at many call sites, and compile time showed it).
+    const mask_t ad = all_direct(i);
     int k = 0;
     for (int j = 0; j < n; ++j) {
-      if (!(all_direct(i) & bit(j))) continue;
+      if (!(ad & bit(j))) continue;
       if (j == p) return k;
       ++k;
     }
@@ -297,7 +306,8 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
   /// The charge order: children before parents (the narrowest scope refuses first and the
   /// shared roots are touched last), ties broken by declaration order. It is a topological order
   /// of the DAG, and so also a deadlock-free lock order should one ever be needed.
-  static constexpr std::array<int, n> order() {
+  static constexpr std::array<int, n> order() { return order_table<graph>; }
+  static constexpr std::array<int, n> compute_order() {
     auto h = heights();
     std::array<int, n> o{};
     int k = 0;
