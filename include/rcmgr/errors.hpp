@@ -76,6 +76,17 @@ struct scope_name {
       key_len = key_capacity;
     }
   }
+  /// Sets the key of a view scope, "first@second", without allocating. Each part is cut to the
+  /// capacity first, then the whole as set_key(key) does.
+  void set_key(std::string_view first, char sep, std::string_view second) noexcept {
+    char tmp[2 * key_capacity + 1];
+    const std::size_t a = first.size() < key_capacity ? first.size() : key_capacity;
+    const std::size_t b = second.size() < key_capacity ? second.size() : key_capacity;
+    std::memcpy(tmp, first.data(), a);
+    tmp[a] = sep;
+    std::memcpy(tmp + a + 1, second.data(), b);
+    set_key(std::string_view(tmp, a + 1 + b));
+  }
   std::string_view key() const noexcept { return {key_buf, key_len}; }
   /// "peer:12D3KooW..." or "system".
   std::string str() const {

@@ -350,11 +350,8 @@ class core<Topology, Policy, type_list<Ks...>> {
     if constexpr (shape == kind_shape::keyed) {
       s.set_key(key_text(n.key, buf));
     } else if constexpr (shape == kind_shape::view) {
-      std::string b2;
-      std::string joined(key_text(n.a->key, buf));
-      joined += '@';
-      joined += key_text(n.b->key, b2);
-      s.set_key(joined);
+      std::string b2;  // stays empty (no allocation) for string-like keys
+      s.set_key(key_text(n.a->key, buf), '@', key_text(n.b->key, b2));
     }
     return s;
   }
