@@ -1,5 +1,5 @@
 // Policies of a manager, given as extra template arguments in any order, each with a default:
-//   concurrency:  thread_safe (default) | single_threaded
+//   concurrency:  thread_safe (default) | single_threaded | thread_cached<ChunkBytes, Slots>
 //   storage:      hashed_storage (default) -- how keyed scopes are stored and found
 //
 // thread_safe: every shared scope (system, transient, services, protocols, peers, their views)
@@ -96,6 +96,31 @@ struct thread_safe {
   static constexpr bool concurrent = true;
 };
 
+/// Concurrency policy: thread_safe, plus a per-thread cache of memory on the scopes every thread
+/// shares (the singletons and the retained keyed kinds: in libp2p, system, transient, services
+/// and protocols), after gRPC's memory quota. A thread reserving through such a scope takes
+/// ChunkBytes from its counter at once and serves its next reservations from that local stock,
+/// so two threads reserving through the same protocol no longer fight over one cache line.
+/// What changes, precisely (everything else is as under thread_safe, and peers, views,
+/// connections, streams and spans stay exact):
+///  - a cached scope never holds more than its limit: its counter is the bytes in use plus the
+///    bytes stocked, and stock is only taken when the counter has room for it;
+///  - up to 2 * ChunkBytes per slot (Slots slots, shared by threads beyond Slots) may be stocked
+///    while nobody uses them; a reservation that would be refused first returns every slot's
+///    stock and tries again, so it is refused early only while other threads restock at the
+///    same moment;
+///  - only reservations at priority always are served from stock; others are checked against
+///    the counter, stock included (conservative), after the same return-and-retry;
+///  - stat() of a cached scope subtracts the stock: exact when no reservation is in flight.
+/// Each cached scope grows by Slots cache lines.
+template <std::int64_t ChunkBytes = 64 * 1024, unsigned Slots = 8>
+struct thread_cached : thread_safe {
+  static_assert(ChunkBytes > 0, "thread_cached<ChunkBytes, Slots>: ChunkBytes must be positive");
+  static_assert(Slots > 0, "thread_cached<ChunkBytes, Slots>: Slots must be positive");
+  static constexpr std::int64_t memory_cache_chunk = ChunkBytes;  ///< bytes stocked per refill
+  static constexpr unsigned memory_cache_slots = Slots;           ///< per-thread slots per scope
+};
+
 /// Storage policy (the default): keyed scopes live in a hash table per kind, their nodes in a
 /// pooled memory resource, so that opening and closing scopes in steady state does not touch
 /// the global heap. No cap on the number of keyed scopes beyond what the limits imply.
@@ -127,6 +152,20 @@ struct pick<Default, Pred, P, Ps...>
     : std::conditional_t<Pred<P>::value, std::type_identity<P>, pick<Default, Pred, Ps...>> {};
 
 template <class P> struct is_concurrency : std::bool_constant<concurrency_policy<P>> {};
+
+/// The memory cache of a concurrency policy (a policy_set, or a bare concurrency policy):
+/// chunk == 0 means none.
+template <class P>
+struct memory_cache_of {
+  static constexpr std::int64_t chunk = 0;
+  static constexpr unsigned slots = 0;
+};
+template <class P>
+  requires requires { P::memory_cache_chunk; }
+struct memory_cache_of<P> {
+  static constexpr std::int64_t chunk = P::memory_cache_chunk;
+  static constexpr unsigned slots = P::memory_cache_slots;
+};
 template <class P> struct is_storage : std::bool_constant<storage_policy<P>> {};
 template <class P> struct is_observer : std::bool_constant<observer_policy<P>> {};
 
@@ -150,6 +189,8 @@ struct policy_set {
   using mutex = typename concurrency::mutex;
   using pool_resource = typename concurrency::pool_resource;
   static constexpr bool concurrent = concurrency::concurrent;
+  static constexpr std::int64_t memory_cache_chunk = memory_cache_of<concurrency>::chunk;
+  static constexpr unsigned memory_cache_slots = memory_cache_of<concurrency>::slots;
 };
 
 /// The storage policy of an engine policy (a policy_set, or a bare concurrency policy).

@@ -117,12 +117,22 @@ struct node<Core, K> {
   node<Core, owner_kind>* owner = nullptr;
 };
 
+/// Counters of a singleton or keyed scope. Under a memory-caching policy (thread_cached), the
+/// scopes every thread shares -- singletons and retained keyed kinds -- cache memory per thread;
+/// collected keyed kinds (peers) and views stay exact, like per-object scopes.
+template <class Policy, class K>
+using shared_counters = std::conditional_t<
+    (memory_cache_of<Policy>::chunk > 0 && kind_traits<K>::accounted.contains(resource::memory) &&
+     (kind_traits<K>::shape == kind_shape::singleton || lifetime_retains<K>::value)),
+    cached_counters<kind_traits<K>::accounted, Policy, memory_cache_of<Policy>::chunk, memory_cache_of<Policy>::slots>,
+    counters<kind_traits<K>::accounted, Policy>>;
+
 /// A singleton scope, owned by the manager.
 template <class Core, class K>
   requires(kind_traits<K>::shape == kind_shape::singleton)
 struct node<Core, K> {
   using policy = typename Core::policy;
-  counters<kind_traits<K>::accounted, policy> rc;
+  shared_counters<policy, K> rc;
   typename policy::template cell<std::int64_t> direct_memory{};
 };
 
@@ -152,7 +162,7 @@ template <class Core, class K>
 struct node<Core, K> {
   using policy = typename Core::policy;
   using key_type = typename key_of<K>::type;
-  counters<kind_traits<K>::accounted, policy> rc;
+  shared_counters<policy, K> rc;
   typename policy::template cell<std::int64_t> direct_memory{};
   typename policy::template cell<std::uint32_t> refs{0};
   [[no_unique_address]] limit_ptr<Core, K> lim;

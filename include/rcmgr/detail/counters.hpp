@@ -5,6 +5,8 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <type_traits>
 
@@ -78,6 +80,116 @@ struct counters {
   }
 };
 
+// ---- per-thread memory caches of shared scopes (the thread_cached policy) ----------------------
+
+/// The calling thread's slot number: threads are numbered in the order they first reserve
+/// through a cached scope, and a scope with S slots gives thread t slot t % S.
+inline unsigned thread_slot() noexcept {
+  static std::atomic<unsigned> next{0};
+  thread_local const unsigned mine = next.fetch_add(1, std::memory_order_relaxed);
+  return mine;
+}
+
+/// Bytes a shared scope has charged to its own memory counter ahead of use, one slot per thread
+/// (each on its own cache line, so two threads reserving through the same scope do not contend).
+/// The scope's memory counter is always the bytes really in use plus what the slots hold, so it
+/// never admits more than its limit; the cost is that up to about 2 * Chunk bytes per slot count
+/// as used while nobody uses them. A refusal first returns every slot's bytes to the counter and
+/// tries again, so a reservation is refused early only while other threads refill concurrently.
+/// Slot values are never negative: takers use compare-and-swap, never a blind subtract.
+template <std::int64_t Chunk, unsigned Slots>
+struct memory_cache {
+  static_assert(Chunk > 0 && Slots > 0, "thread_cached<Chunk, Slots>: both must be positive");
+  struct alignas(64) slot {
+    std::atomic<std::int64_t> bytes{0};  ///< charged to the counter, not in use; >= 0
+  };
+  std::array<slot, Slots> slots{};
+
+  std::atomic<std::int64_t>& mine() noexcept { return slots[thread_slot() % Slots].bytes; }
+
+  /// Bytes held by all slots now (a sum of relaxed loads: exact only when nothing is in flight).
+  std::int64_t held() const noexcept {
+    std::int64_t h = 0;
+    for (const auto& s : slots) h += s.bytes.load(std::memory_order_relaxed);
+    return h;
+  }
+  /// Returns every slot's bytes to the counter.
+  template <class Cell>
+  void drain(Cell& counter) noexcept {
+    for (auto& s : slots)
+      if (const std::int64_t x = s.bytes.exchange(0, std::memory_order_relaxed); x > 0) counter.fetch_sub(x);
+  }
+  /// Serves `size` bytes from this thread's slot if it holds that many.
+  bool take_local(std::int64_t size) noexcept {
+    auto& b = mine();
+    std::int64_t cur = b.load(std::memory_order_relaxed);
+    while (cur >= size)
+      if (b.compare_exchange_weak(cur, cur - size, std::memory_order_relaxed, std::memory_order_relaxed)) return true;
+    return false;
+  }
+  /// Puts released bytes in this thread's slot; beyond 2 * Chunk, gives all but Chunk back.
+  template <class Cell>
+  void give(Cell& counter, std::int64_t size) noexcept {
+    auto& b = mine();
+    std::int64_t cur = b.fetch_add(size, std::memory_order_relaxed) + size;
+    while (cur > 2 * Chunk) {
+      if (b.compare_exchange_weak(cur, Chunk, std::memory_order_relaxed, std::memory_order_relaxed)) {
+        counter.fetch_sub(cur - Chunk);
+        return;
+      }
+    }
+  }
+  /// Puts freshly charged bytes in this thread's slot.
+  void stock(std::int64_t size) noexcept { mine().fetch_add(size, std::memory_order_relaxed); }
+};
+
+template <class Cell>
+inline bool add_memory(Cell& c, std::int64_t size, std::int64_t threshold, refusal& why) noexcept;
+
+/// The counters of a shared scope under the thread_cached policy: memory goes through a
+/// per-thread cache (see memory_cache); streams, connections and descriptors stay exact.
+/// stat() reports memory without what the slots hold.
+template <resource_set Acc, class Policy, std::int64_t Chunk, unsigned Slots>
+struct cached_counters : counters<Acc, Policy> {
+  static_assert(Acc.contains(resource::memory), "internal: only scopes that account memory get a memory cache");
+  static constexpr bool memory_cached = true;
+  memory_cache<Chunk, Slots> cache;
+
+  scope_stat stat() const noexcept {
+    scope_stat s = counters<Acc, Policy>::stat();
+    s.memory = std::max<std::int64_t>(0, s.memory - cache.held());
+    return s;
+  }
+  /// Charges `size` bytes, checked against `threshold` (the limit at priority `prio`).
+  bool take(std::int64_t size, std::int64_t threshold, std::uint8_t prio, refusal& why) noexcept {
+    if (prio == priority::always) {
+      // Only reservations at priority always are served from the cache: the cached bytes were
+      // admitted against the whole limit, not against a lower priority's share of it.
+      if (cache.take_local(size)) return true;
+      refusal ignored;
+      if (size <= std::numeric_limits<std::int64_t>::max() - Chunk &&
+          add_memory(this->memory, size + Chunk, threshold, ignored)) {
+        cache.stock(Chunk);
+        return true;
+      }
+    }
+    if (add_memory(this->memory, size, threshold, why)) return true;
+    cache.drain(this->memory);
+    return add_memory(this->memory, size, threshold, why);
+  }
+  void give(std::int64_t size) noexcept { cache.give(this->memory, size); }
+};
+
+template <class C>
+concept memory_cached_counters = C::memory_cached;
+
+/// Releases `size` bytes of memory from one scope's counters (through its cache if it has one).
+template <class Counters>
+inline void release_memory_bytes(Counters& c, std::int64_t size) noexcept {
+  if constexpr (memory_cached_counters<Counters>) c.give(size);
+  else c.memory.fetch_sub(size);
+}
+
 // ---- the check-and-add primitives --------------------------------------------------------------
 
 template <class Cell>
@@ -144,7 +256,10 @@ inline bool try_add(Counters& c, const Limit& lim, const amount& a, std::uint8_t
       // memory_threshold(l, always) == l; most reservations are at priority always, and the
       // shortcut saves two multiplications per scope charged.
       const std::int64_t threshold = prio == priority::always ? l : memory_threshold(l, prio);
-      if (!add_memory(c.memory, a.memory, threshold, why)) {
+      bool ok;
+      if constexpr (memory_cached_counters<Counters>) ok = c.take(a.memory, threshold, prio, why);
+      else ok = add_memory(c.memory, a.memory, threshold, why);
+      if (!ok) {
         why.limit_value = l;
         return false;
       }
@@ -153,7 +268,7 @@ inline bool try_add(Counters& c, const Limit& lim, const amount& a, std::uint8_t
   if constexpr (str) {
     if (a.streams != 0 && !add_counts(c.streams, a.streams, lim.stream_limit(direction::inbound),
                                       lim.stream_limit(direction::outbound), lim.stream_total_limit(), resource::streams, why)) {
-      if constexpr (mem) if (a.memory != 0) c.memory.fetch_sub(a.memory);
+      if constexpr (mem) if (a.memory != 0) release_memory_bytes(c, a.memory);
       return false;
     }
   }
@@ -161,7 +276,7 @@ inline bool try_add(Counters& c, const Limit& lim, const amount& a, std::uint8_t
     if (a.conns != 0 && !add_counts(c.conns, a.conns, lim.conn_limit(direction::inbound),
                                     lim.conn_limit(direction::outbound), lim.conn_total_limit(), resource::conns, why)) {
       if constexpr (str) if (a.streams != 0) c.streams.fetch_sub(a.streams);
-      if constexpr (mem) if (a.memory != 0) c.memory.fetch_sub(a.memory);
+      if constexpr (mem) if (a.memory != 0) release_memory_bytes(c, a.memory);
       return false;
     }
   }
@@ -169,7 +284,7 @@ inline bool try_add(Counters& c, const Limit& lim, const amount& a, std::uint8_t
     if (a.fd != 0 && !add_fd(c.fd, a.fd, lim.fd_limit(), why)) {
       if constexpr (con) if (a.conns != 0) c.conns.fetch_sub(a.conns);
       if constexpr (str) if (a.streams != 0) c.streams.fetch_sub(a.streams);
-      if constexpr (mem) if (a.memory != 0) c.memory.fetch_sub(a.memory);
+      if constexpr (mem) if (a.memory != 0) release_memory_bytes(c, a.memory);
       return false;
     }
   }
@@ -189,7 +304,7 @@ inline void add_unchecked(Counters& c, const amount& a) noexcept {
 /// below zero; the entry points clamp user-supplied sizes before they get here.
 template <resource_set R, class Counters>
 inline void sub(Counters& c, const amount& a) noexcept {
-  if constexpr (R.contains(resource::memory)) if (a.memory != 0) c.memory.fetch_sub(a.memory);
+  if constexpr (R.contains(resource::memory)) if (a.memory != 0) release_memory_bytes(c, a.memory);
   if constexpr (R.contains(resource::streams)) if (a.streams != 0) c.streams.fetch_sub(a.streams);
   if constexpr (R.contains(resource::conns)) if (a.conns != 0) c.conns.fetch_sub(a.conns);
   if constexpr (R.contains(resource::fd)) if (a.fd != 0) c.fd.fetch_sub(a.fd);
