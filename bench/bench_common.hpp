@@ -18,6 +18,8 @@ namespace rcmgr_bench {
 using ts_manager = rcmgr::resource_manager<rcmgr::thread_safe>;
 using st_manager = rcmgr::resource_manager<rcmgr::single_threaded>;
 using null_manager = rcmgr::null_resource_manager;
+/// The opt-in policy with per-thread memory caches on shared scopes (default chunk and slots).
+using tc_manager = rcmgr::resource_manager<rcmgr::thread_cached<>>;
 
 template <class M>
 inline constexpr const char* policy_name = "?";
@@ -27,6 +29,8 @@ template <>
 inline constexpr const char* policy_name<st_manager> = "single_threaded";
 template <>
 inline constexpr const char* policy_name<null_manager> = "null";
+template <>
+inline constexpr const char* policy_name<tc_manager> = "thread_cached";
 
 /// A realistic peer id: 52 characters like an Ed25519 "12D3KooW..." id, unique per n.
 inline rcmgr::peer_id make_peer(std::uint64_t n) {

@@ -61,8 +61,8 @@ const auto w5_sharded = []<class M>(benchmark::State& state) {
 
 [[maybe_unused]] const bool registered = [] {
   const auto threads_1_2 = [](benchmark::internal::Benchmark* b) { b->Threads(1)->Threads(2)->UseRealTime(); };
-  register_for<ts_manager>("W5_shared_protocol_service", w5_shared, threads_1_2);
-  register_for<ts_manager>("W5_disjoint_protocol_service", w5_disjoint, threads_1_2);
+  register_for<ts_manager, tc_manager>("W5_shared_protocol_service", w5_shared, threads_1_2);
+  register_for<ts_manager, tc_manager>("W5_disjoint_protocol_service", w5_disjoint, threads_1_2);
   // A single-threaded manager must not be shared by two threads; W5 for that policy is one
   // manager per thread.
   register_for<st_manager>("W5_one_manager_per_thread", w5_sharded, threads_1_2);

@@ -163,10 +163,10 @@ void no_manager(benchmark::State& state) {
 }
 
 [[maybe_unused]] const bool registered = [] {
-  register_for<ts_manager, st_manager, null_manager>("W1_reserve_release", w1);
-  register_for<ts_manager, st_manager, null_manager>("W2_stream_lifecycle", w2);
-  register_for<ts_manager, st_manager, null_manager>("W3_connection_lifecycle", w3);
-  register_for<ts_manager, st_manager, null_manager>("W4_nested_spans", w4);
+  register_for<ts_manager, st_manager, null_manager, tc_manager>("W1_reserve_release", w1);
+  register_for<ts_manager, st_manager, null_manager, tc_manager>("W2_stream_lifecycle", w2);
+  register_for<ts_manager, st_manager, null_manager, tc_manager>("W3_connection_lifecycle", w3);
+  register_for<ts_manager, st_manager, null_manager, tc_manager>("W4_nested_spans", w4);
   register_for<ts_manager, st_manager>("W1_scopes1_system", w1_system);
   register_for<ts_manager, st_manager>("W1_scopes2_transient", w1_transient);
   register_for<ts_manager, st_manager>("W1_scopes2_peer", w1_peer);
