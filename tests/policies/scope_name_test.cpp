@@ -32,3 +32,20 @@ TEST_CASE("a protocol-peer refusal names the protocol and the peer") {
   CHECK(r.error().message() ==
         "protocol-peer:/ipfs/kad/1.0.0@12D3KooWViewName refused 1 inbound stream: 1 inbound in use, inbound limit 1");
 }
+
+TEST_CASE("reserving 0 bytes answers like any reservation: closed scopes and ended owners refuse") {
+  rcmgr::resource_manager<rcmgr::single_threaded> mgr;
+  auto s = mgr.open_stream(rcmgr::peer_id("p"), rcmgr::direction::inbound);
+  REQUIRE(s);
+  REQUIRE(s->reserve_memory(0));
+  auto span = s->begin_span();
+  REQUIRE(span);
+  REQUIRE(span->reserve_memory(0));
+  s->done();
+  CHECK(s->reserve_memory(0).error().code == rcmgr::errc::scope_closed);
+  auto r = span->reserve_memory(0);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == rcmgr::errc::scope_closed);
+  CHECK(r.error().scope.kind == "stream");
+  CHECK(mgr.stat<rcmgr::libp2p::system_scope>().empty());
+}

@@ -479,11 +479,8 @@ class core<Topology, Policy, type_list<Ks...>> {
     static_assert(kind_traits<K>::accounted.contains(resource::memory),
                   "reserve_memory: this scope kind does not account memory (add resource::memory to its accounts<>)");
     if (size < 0) return state_error<K>(n, errc::invalid_argument, "cannot reserve a negative amount of memory");
-    if (size == 0) {
-      if constexpr (is_per_object<K>)
-        if (n.done) return state_error<K>(n, errc::scope_closed, "the scope has ended");
-      return {};
-    }
+    // size 0 goes the normal way too: it changes no counter, but answers scope_closed for an
+    // ended scope or owner exactly as a real reservation would.
     auto r = charge<K, mem>(n, amount{size, 0, 0, 0}, prio);
     if (r) {
       if constexpr (is_per_object<K>) n.direct_memory += size;
