@@ -338,6 +338,10 @@ std::optional<error> check_key(std::string_view key, const std::string& path) {
           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
         }))
       return at(path, "not a peer id (expected its text form, letters and digits only, e.g. \"12D3KooW...\")");
+    // Longer text would be kept as a prefix and a hash (see rcmgr::peer_id), which neither
+    // matches the peer nor writes back as the same key.
+    if (key.size() > rcmgr::peer_id::capacity)
+      return at(path, "not a peer id (longer than " + std::to_string(rcmgr::peer_id::capacity) + " characters)");
   }
   return std::nullopt;
 }
