@@ -10,7 +10,8 @@
 //    all of them or none; the first scope that refuses is the one reported;
 //  - memory at priority p may bring a scope to floor(limit * (p + 1) / 256); counts (streams,
 //    connections) are checked per direction and in total; descriptors alone;
-//  - a negative reservation is an invalid argument; a zero one succeeds unless the scope ended;
+//  - a negative reservation is an invalid argument; a zero one succeeds unless the scope (or the
+//    owner a span reserves through) ended;
 //  - a release of more than the scope itself reserved releases what it reserved and is counted
 //    as an over-release; a negative release changes nothing and is counted;
 //  - set_peer / set_protocol / set_service move the scope's whole usage (at priority always) to
@@ -410,8 +411,7 @@ class model {
     if (t.t == target::type::empty_ref) return error(outcome::not_attached, kind_name(t.k));
     if (size < 0) return error(outcome::invalid_argument, target_name(t));
     if (t.t == target::type::object && objects[std::size_t(t.obj)].done) return closed_error(target_name(t));
-    if (size == 0) return {};
-    use a;
+    use a;  // a zero size charges nothing but is refused like any other through an ended owner
     a.memory = size;
     outcome r = charge(path(t), a, prio);
     if (r.code == outcome::ok) direct_of(t) += size;
