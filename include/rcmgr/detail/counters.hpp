@@ -245,9 +245,11 @@ inline bool add_fd(Cell& c, std::int64_t n, std::int64_t lim, refusal& why) noex
   return true;
 }
 
-/// Charges `a` (restricted to the resources in R) to one scope, all or nothing.
+/// Charges `a` (restricted to the resources in R) to one scope, all or nothing. `a` is taken by
+/// value: a reference might alias the counters being written, and the compiler then re-read and
+/// re-tested it for every scope charged.
 template <resource_set R, class Counters, class Limit>
-inline bool try_add(Counters& c, const Limit& lim, const amount& a, std::uint8_t prio, refusal& why) noexcept {
+inline bool try_add(Counters& c, const Limit& lim, const amount a, std::uint8_t prio, refusal& why) noexcept {
   constexpr bool mem = R.contains(resource::memory), str = R.contains(resource::streams),
                  con = R.contains(resource::conns), fds = R.contains(resource::fd);
   if constexpr (mem) {
@@ -303,7 +305,7 @@ inline void add_unchecked(Counters& c, const amount& a) noexcept {
 /// Releases `a` from one scope. Callers only release what they charged, so no counter can go
 /// below zero; the entry points clamp user-supplied sizes before they get here.
 template <resource_set R, class Counters>
-inline void sub(Counters& c, const amount& a) noexcept {
+inline void sub(Counters& c, const amount a) noexcept {
   if constexpr (R.contains(resource::memory)) if (a.memory != 0) release_memory_bytes(c, a.memory);
   if constexpr (R.contains(resource::streams)) if (a.streams != 0) c.streams.fetch_sub(a.streams);
   if constexpr (R.contains(resource::conns)) if (a.conns != 0) c.conns.fetch_sub(a.conns);
