@@ -165,7 +165,10 @@ struct cached_counters : counters<Acc, Policy> {
     if (prio == priority::always) {
       // Only reservations at priority always are served from the cache: the cached bytes were
       // admitted against the whole limit, not against a lower priority's share of it.
-      if (cache.take_local(size)) return true;
+      // Stock is served only while the counter (in use plus stocked) is within the limit. After
+      // the limit is lowered below it, bytes released into the stock must not be handed out
+      // again: the reservation falls through to the checked path, which drains and refuses.
+      if (this->memory.load() <= threshold && cache.take_local(size)) return true;
       refusal ignored;
       if (size <= std::numeric_limits<std::int64_t>::max() - Chunk &&
           add_memory(this->memory, size + Chunk, threshold, ignored)) {
