@@ -104,3 +104,36 @@ TEMPLATE_LIST_TEST_CASE("a refused huge reservation on a span does not overflow 
   CHECK(c->stat().memory == 140);
   CHECK(mgr.template stat<lp::system_scope>().memory == 140);
 }
+
+TEST_CASE("thread_cached: bytes released into a thread's stock are not handed out again above a lowered limit",
+          "[verify][regression]") {
+  // Found as: "engine succeeded, model says limit_exceeded at system" after set_limit lowered
+  // system's memory limit to 0. The released bytes went into the thread's stock and the next
+  // reservation was served from it without looking at the limit.
+  lp::limits ls;
+  rcmgr::limit sys;
+  sys.memory = 1000;
+  ls.set<lp::system_scope>(sys);
+  rcmgr::resource_manager<rcmgr::thread_cached<64, 2>> mgr(ls);
+  mgr.view_transient([](auto& t) { REQUIRE(t.reserve_memory(300)); });
+  CHECK(mgr.stat<lp::system_scope>().memory == 300);
+  sys.memory = 0;
+  mgr.set_limit<lp::system_scope>(sys);
+  mgr.view_transient([](auto& t) {
+    t.release_memory(100);  // usage 200, still above the new limit
+    auto r = t.reserve_memory(50);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == rcmgr::errc::limit_exceeded);
+    CHECK(r.error().scope.str() == "system");
+  });
+  CHECK(mgr.stat<lp::system_scope>().memory == 200);
+  CHECK(mgr.stat<lp::transient_scope>().memory == 200);
+  // with the limit raised again, the stock is used as before
+  sys.memory = 1000;
+  mgr.set_limit<lp::system_scope>(sys);
+  mgr.view_transient([](auto& t) {
+    REQUIRE(t.reserve_memory(50));
+    t.release_memory(250);
+  });
+  CHECK(mgr.stat<lp::system_scope>().memory == 0);
+}
