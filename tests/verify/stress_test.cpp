@@ -1,4 +1,4 @@
-// Concurrency stress test for rcmgr::thread_safe (run it under ThreadSanitizer with
+// Concurrency stress test for rcmgr::thread_safe and rcmgr::thread_cached (run it under ThreadSanitizer with
 // scripts/sanitizers). Worker threads open and end connections and streams, attach peers,
 // protocols and services, reserve and release through handles, spans and views, and hand
 // connections to each other, all on a small set of shared scopes so that every counter and every
@@ -8,7 +8,7 @@
 // largest limit ever in force. Between rounds, with every worker stopped, everything must be back
 // to zero and no peer, protocol-peer or service-peer scope may remain.
 //
-//   RCMGR_STRESS_ITERS=<n>   calls per worker per round (default 3000)
+//   RCMGR_STRESS_ITERS=<n>   calls per worker per round (default 10000)
 #include <catch2/catch.hpp>
 
 #include <array>
@@ -21,6 +21,8 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include "rcmgr/rcmgr.hpp"
@@ -28,7 +30,6 @@
 namespace {
 
 namespace lp = rcmgr::libp2p;
-using mgr_t = rcmgr::resource_manager<rcmgr::thread_safe>;
 constexpr std::int64_t kib = 1024;
 
 rcmgr::limit counts(std::int64_t s_in, std::int64_t s_out, std::int64_t s, std::int64_t c_in, std::int64_t c_out, std::int64_t c,
@@ -76,9 +77,10 @@ bool within(const rcmgr::scope_stat& s, const rcmgr::limit& l) {
 
 /// Connections handed from one worker to another (a handle used by one thread at a time,
 /// passed through a mutex, as a real node passes a connection to its upgrader).
+template <class Mgr>
 struct handoff {
   std::mutex mu;
-  std::deque<mgr_t::connection> q;
+  std::deque<typename Mgr::connection> q;
 };
 
 struct totals {
@@ -87,22 +89,24 @@ struct totals {
 
 /// One worker's round: random calls on its own handles and on the shared scopes, then
 /// everything it holds is released and ended.
-void worker(mgr_t& mgr, handoff& h, totals& t, std::uint64_t seed, int iters, std::atomic<bool>& bad, std::string& why) {
+template <class Mgr>
+void worker(Mgr& mgr, handoff<Mgr>& h, totals& t, std::uint64_t seed, int iters, std::atomic<bool>& bad, std::string& why) {
   rng r{seed};
+  using mgr_t = Mgr;
   struct held_stream {
-    mgr_t::stream s;
+    typename mgr_t::stream s;
     std::int64_t bytes = 0;  // reserved on the stream itself
   };
   struct held_conn {
-    mgr_t::connection c;
+    typename mgr_t::connection c;
     std::int64_t bytes = 0;
   };
   struct held_span {
-    mgr_t::span<lp::stream_scope> s;
+    typename mgr_t::template span<lp::stream_scope> s;
     std::int64_t bytes = 0;
   };
   struct held_peer {
-    mgr_t::peer_ref p;
+    typename mgr_t::peer_ref p;
     std::int64_t bytes = 0;  // reserved directly on the peer through this reference
   };
   std::vector<held_conn> conns;
@@ -199,7 +203,7 @@ void worker(mgr_t& mgr, handoff& h, totals& t, std::uint64_t seed, int iters, st
         break;
       case 9:  // a peer reference kept across calls, with memory reserved directly on the peer
         if (peers.size() < 2) {
-          mgr.view_peer(rcmgr::peer_id(peer_ids[r.below(peer_ids.size())]), [&](mgr_t::peer_ref& p) {
+          mgr.view_peer(rcmgr::peer_id(peer_ids[r.below(peer_ids.size())]), [&](typename mgr_t::peer_ref& p) {
             held_peer hp{p, 0};
             const std::int64_t n = std::int64_t(r.below(8 * kib));
             if (count(hp.p.reserve_memory(n, prio()))) hp.bytes = n;
@@ -226,7 +230,7 @@ void worker(mgr_t& mgr, handoff& h, totals& t, std::uint64_t seed, int iters, st
         break;
       }
       case 11:  // a span on a shared scope
-        mgr.view_peer(rcmgr::peer_id(peer_ids[r.below(peer_ids.size())]), [&](mgr_t::peer_ref& p) {
+        mgr.view_peer(rcmgr::peer_id(peer_ids[r.below(peer_ids.size())]), [&](typename mgr_t::peer_ref& p) {
           auto sp = p.begin_span();
           if (!sp) return fail("begin_span on a peer failed");
           const std::int64_t n = std::int64_t(r.below(4 * kib));
@@ -260,7 +264,7 @@ void worker(mgr_t& mgr, handoff& h, totals& t, std::uint64_t seed, int iters, st
         }
         break;
       default: {
-        std::optional<mgr_t::connection> c;
+        std::optional<typename mgr_t::connection> c;
         {
           std::lock_guard lk(h.mu);
           if (!h.q.empty()) {
@@ -289,7 +293,8 @@ void worker(mgr_t& mgr, handoff& h, totals& t, std::uint64_t seed, int iters, st
 }
 
 /// Samples every shared scope until `stop`, checking each against `cap`.
-void monitor(mgr_t& mgr, const lp::limits& cap, totals& t, std::atomic<bool>& stop, std::atomic<bool>& bad, std::string& why) {
+template <class Mgr>
+void monitor(Mgr& mgr, const lp::limits& cap, totals& t, std::atomic<bool>& stop, std::atomic<bool>& bad, std::string& why) {
   auto check = [&](const std::string& what, const rcmgr::scope_stat& s, const rcmgr::limit& l) {
     if (!within(s, l) && !bad.exchange(true))
       why = what + " above its limit: mem " + std::to_string(s.memory) + " streams " + std::to_string(s.streams_inbound) + "/" +
@@ -302,31 +307,32 @@ void monitor(mgr_t& mgr, const lp::limits& cap, totals& t, std::atomic<bool>& st
     peer_cap.memory = std::max(peer_cap.memory, o.memory);
   }
   while (!stop.load()) {
-    check("system", mgr.stat<lp::system_scope>(), cap.get<lp::system_scope>());
-    check("transient", mgr.stat<lp::transient_scope>(), cap.get<lp::transient_scope>());
+    check("system", mgr.template stat<lp::system_scope>(), cap.get<lp::system_scope>());
+    check("transient", mgr.template stat<lp::transient_scope>(), cap.get<lp::transient_scope>());
     for (auto& [k, s] : mgr.list_peers()) check("peer " + std::string(k.str()), s, peer_cap);
     for (auto& [k, s] : mgr.list_protocols()) check("protocol " + k, s, cap.get<lp::protocol_scope>());
     for (auto& [k, s] : mgr.list_services()) check("service " + k, s, cap.get<lp::service_scope>());
-    for (auto& [k, s] : mgr.list<lp::protocol_peer_scope>()) check("protocol-peer " + k.first, s, cap.get<lp::protocol_peer_scope>());
-    for (auto& [k, s] : mgr.list<lp::service_peer_scope>()) check("service-peer " + k.first, s, cap.get<lp::service_peer_scope>());
+    for (auto& [k, s] : mgr.template list<lp::protocol_peer_scope>()) check("protocol-peer " + k.first, s, cap.get<lp::protocol_peer_scope>());
+    for (auto& [k, s] : mgr.template list<lp::service_peer_scope>()) check("service-peer " + k.first, s, cap.get<lp::service_peer_scope>());
     ++t.samples;
     std::this_thread::yield();
   }
 }
 
 /// Lowers and raises limits while the workers run; never above `stress_limits(2)`.
-void limit_changer(mgr_t& mgr, totals& t, std::atomic<bool>& stop) {
+template <class Mgr>
+void limit_changer(Mgr& mgr, totals& t, std::atomic<bool>& stop) {
   rng r{0xc0ffee};
   const lp::limits low = stress_limits(1), high = stress_limits(2);
   while (!stop.load()) {
     const lp::limits& pick = r.below(2) ? low : high;
     switch (r.below(6)) {
-      case 0: mgr.set_limit<lp::system_scope>(pick.get<lp::system_scope>()); break;
-      case 1: mgr.set_limit<lp::peer_scope>(pick.get<lp::peer_scope>()); break;
-      case 2: mgr.set_limit<lp::peer_scope>(rcmgr::peer_id(peer_ids[r.below(peer_ids.size())]), pick.get<lp::peer_scope>(rcmgr::peer_id("p1")));
+      case 0: mgr.template set_limit<lp::system_scope>(pick.get<lp::system_scope>()); break;
+      case 1: mgr.template set_limit<lp::peer_scope>(pick.get<lp::peer_scope>()); break;
+      case 2: mgr.template set_limit<lp::peer_scope>(rcmgr::peer_id(peer_ids[r.below(peer_ids.size())]), pick.get<lp::peer_scope>(rcmgr::peer_id("p1")));
         break;
-      case 3: mgr.set_limit<lp::protocol_peer_scope>(pick.get<lp::protocol_peer_scope>()); break;
-      case 4: mgr.set_limit<lp::stream_scope>(pick.get<lp::stream_scope>()); break;
+      case 3: mgr.template set_limit<lp::protocol_peer_scope>(pick.get<lp::protocol_peer_scope>()); break;
+      case 4: mgr.template set_limit<lp::stream_scope>(pick.get<lp::stream_scope>()); break;
       default: mgr.set_limits(pick); break;
     }
     ++t.limit_changes;
@@ -335,31 +341,33 @@ void limit_changer(mgr_t& mgr, totals& t, std::atomic<bool>& stop) {
 }
 
 /// With every worker stopped: nothing is held anywhere and no peer or view scope remains.
-void check_quiescent(mgr_t& mgr) {
-  CHECK(mgr.stat<lp::system_scope>().empty());
-  CHECK(mgr.stat<lp::transient_scope>().empty());
-  CHECK(mgr.live_count<lp::peer_scope>() == 0);
-  CHECK(mgr.live_count<lp::protocol_peer_scope>() == 0);
-  CHECK(mgr.live_count<lp::service_peer_scope>() == 0);
+template <class Mgr>
+void check_quiescent(Mgr& mgr) {
+  CHECK(mgr.template stat<lp::system_scope>().empty());
+  CHECK(mgr.template stat<lp::transient_scope>().empty());
+  CHECK(mgr.template live_count<lp::peer_scope>() == 0);
+  CHECK(mgr.template live_count<lp::protocol_peer_scope>() == 0);
+  CHECK(mgr.template live_count<lp::service_peer_scope>() == 0);
   for (auto& [k, s] : mgr.list_protocols()) CHECK(s.empty());
   for (auto& [k, s] : mgr.list_services()) CHECK(s.empty());
   CHECK(mgr.misuse().over_releases == 0);
   CHECK(mgr.misuse().negative_releases == 0);
 }
 
-void run_phase(mgr_t& mgr, const lp::limits& cap, bool change_limits, int rounds, totals& t) {
-  const int iters = int(std::strtol(std::getenv("RCMGR_STRESS_ITERS") ? std::getenv("RCMGR_STRESS_ITERS") : "3000", nullptr, 10));
+template <class Mgr>
+void run_phase(Mgr& mgr, const lp::limits& cap, bool change_limits, int rounds, totals& t) {
+  const int iters = int(std::strtol(std::getenv("RCMGR_STRESS_ITERS") ? std::getenv("RCMGR_STRESS_ITERS") : "10000", nullptr, 10));
   constexpr int n_workers = 4;
   for (int round = 0; round < rounds; ++round) {
-    handoff h;
+    handoff<Mgr> h;
     std::atomic<bool> stop{false}, bad{false};
     std::string why_worker[n_workers], why_monitor;
-    std::thread mon(monitor, std::ref(mgr), std::cref(cap), std::ref(t), std::ref(stop), std::ref(bad), std::ref(why_monitor));
+    std::thread mon(monitor<Mgr>, std::ref(mgr), std::cref(cap), std::ref(t), std::ref(stop), std::ref(bad), std::ref(why_monitor));
     std::optional<std::thread> changer;
-    if (change_limits) changer.emplace(limit_changer, std::ref(mgr), std::ref(t), std::ref(stop));
+    if (change_limits) changer.emplace(limit_changer<Mgr>, std::ref(mgr), std::ref(t), std::ref(stop));
     std::vector<std::thread> ws;
     for (int w = 0; w < n_workers; ++w)
-      ws.emplace_back(worker, std::ref(mgr), std::ref(h), std::ref(t), std::uint64_t(round * 100 + w + (change_limits ? 7 : 0)), iters,
+      ws.emplace_back(worker<Mgr>, std::ref(mgr), std::ref(h), std::ref(t), std::uint64_t(round * 100 + w + (change_limits ? 7 : 0)), iters,
                       std::ref(bad), std::ref(why_worker[w]));
     for (auto& w : ws) w.join();
     stop = true;
@@ -377,14 +385,21 @@ void run_phase(mgr_t& mgr, const lp::limits& cap, bool change_limits, int rounds
 
 }  // namespace
 
-TEST_CASE("thread_safe: concurrent use never exceeds a limit and always returns to zero", "[verify][stress]") {
+// thread_cached keeps per-thread stock on system, transient, protocols and services; stat()
+// leaves the stock out, so the same checks apply. A 1 KiB chunk next to the limits above keeps
+// stock in play and refusals frequent.
+using stress_policies = std::tuple<rcmgr::thread_safe, rcmgr::thread_cached<1024, 2>>;
+
+TEMPLATE_LIST_TEST_CASE("concurrent use never exceeds a limit and always returns to zero", "[verify][stress]", stress_policies) {
+  using mgr_t = rcmgr::resource_manager<TestType>;
   totals t;
   const lp::limits fixed = stress_limits(1);
   mgr_t mgr(fixed);
   run_phase(mgr, fixed, false, 3, t);
   // the limits now move under the workers; usage is checked against the largest ever set
   run_phase(mgr, stress_limits(2), true, 3, t);
-  std::cout << "stress: " << t.calls.load() << " calls on 4 threads (" << t.refused.load() << " refused by a limit), "
+  std::cout << "stress[" << (std::is_same_v<TestType, rcmgr::thread_safe> ? "thread_safe" : "thread_cached<1024, 2>")
+            << "]: " << t.calls.load() << " calls on 4 threads (" << t.refused.load() << " refused by a limit), "
             << t.samples.load() << " monitor samples, " << t.limit_changes.load() << " limit changes\n";
   CHECK(t.refused.load() > 0);  // the limits were reached: the test exercised refusals
   CHECK(t.samples.load() > 0);
