@@ -82,12 +82,12 @@ def main():
     out.append("| workload | policy | ns/op median (min) | allocs/op | baseline (updates) | baseline ns | ratio | go-libp2p ns |")
     out.append("|---|---|---|---|---|---|---|---|")
     for w, u in UPDATES.items():
-        for pol in ("thread_safe", "single_threaded", "null"):
+        for pol in ("thread_safe", "thread_cached", "single_threaded", "null"):
             name = f"{w}/{pol}"
             s = stat(runs, name)
             if s is None:
                 continue
-            if pol == "thread_safe":
+            if pol in ("thread_safe", "thread_cached"):
                 base = f"baseline_atomic_rmw/{u}"
             elif pol == "single_threaded":
                 base = f"baseline_plain_adds/{u}"
@@ -105,14 +105,19 @@ def main():
         if stat(runs, f"baseline_checked_adds/{u}")))
     out.append("")
 
-    out.append("| W5 (items/s, all threads) | 1 thread | 2 threads | 2 / 1 |")
-    out.append("|---|---|---|---|")
+    out.append("| W5 | 1 thread: items/s | 2 threads: items/s | 2 / 1 | CPU ns per item, 1 thread | CPU ns per item, 2 threads | cores busy at 2 threads |")
+    out.append("|---|---|---|---|---|---|---|")
     w5 = sorted({n.rsplit("/real_time", 1)[0] for n in runs if "/real_time/threads:" in n})
     for base in w5:
-        one = counter(runs, f"{base}/real_time/threads:1", "items_per_second")
-        two = counter(runs, f"{base}/real_time/threads:2", "items_per_second")
+        n1, n2 = f"{base}/real_time/threads:1", f"{base}/real_time/threads:2"
+        one = counter(runs, n1, "items_per_second")
+        two = counter(runs, n2, "items_per_second")
         r = two / one if one and two else None
-        out.append(f"| {base} | {fmt(one / 1e6 if one else None, 2)} M/s | {fmt(two / 1e6 if two else None, 2)} M/s | {fmt(r, 2)} |")
+        c1 = stat(runs, n1)
+        c2 = stat(runs, n2)
+        busy = counter(runs, n2, "cpu_time") / counter(runs, n2, "real_time") if runs.get(n2) else None
+        out.append(f"| {base} | {fmt(one / 1e6 if one else None, 2)} M/s | {fmt(two / 1e6 if two else None, 2)} M/s | "
+                   f"{fmt(r, 2)} | {fmt(c1[0] if c1 else None)} | {fmt(c2[0] if c2 else None)} | {fmt(busy, 2)} |")
     out.append("")
 
     out.append("| W6 footprint | policy | heap bytes | allocator calls |")
