@@ -24,7 +24,7 @@ inline std::uint64_t seed_of(std::uint64_t i) { return 0x5eed0000ull + i * 7919u
 template <class Policy>
 void run_sequences(const char* policy_name) {
   const char* one = std::getenv("RCMGR_SEED");
-  const std::uint64_t count = one != nullptr ? 1 : env_or("RCMGR_SEQUENCES", 1000);
+  const std::uint64_t count = one != nullptr ? 1 : env_or("RCMGR_SEQUENCES", 800);
   const int steps = int(env_or("RCMGR_STEPS", 300));
   std::uint64_t calls = 0, refusals = 0, state_errors = 0;
   for (std::uint64_t i = 0; i < count; ++i) {
