@@ -2,7 +2,7 @@
 // API calls (open, attach, reserve, release, spans, views, moves, limit changes, misuse of every
 // kind), run on the real manager and on the reference model side by side (tests/verify/driver.hpp).
 // Any disagreement, broken invariant or sanitizer report is a crash. The first byte chooses the
-// concurrency policy.
+// concurrency policy (thread_safe, single_threaded, thread_cached<64, 2>).
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -28,7 +28,10 @@ void run(verify::byte_source& src) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;
   verify::byte_source src{data + 1, size - 1};
-  if (data[0] & 1) run<rcmgr::single_threaded>(src);
-  else run<rcmgr::thread_safe>(src);
+  switch (data[0] % 3) {
+    case 0: run<rcmgr::thread_safe>(src); break;
+    case 1: run<rcmgr::single_threaded>(src); break;
+    default: run<rcmgr::thread_cached<64, 2>>(src); break;
+  }
   return 0;
 }
