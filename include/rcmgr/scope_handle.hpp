@@ -137,7 +137,9 @@ class scope_handle : public K::template methods<scope_handle<Core, K>> {
     return core_->template attach<K, P>(*node_, key...);
   }
 
-  /// The parent of kind P this scope is charged to now, or an empty reference.
+  /// The *direct* parent of kind P this scope is attached to now (libp2p: its peer, protocol or
+  /// service), or an empty reference when it is not attached to one. Ancestors reached only
+  /// through a parent (system, for a stream) are not direct parents: view them with view<K>().
   template <class P>
   scope_ref<Core, P> parent() const {
     constexpr int i = Core::template index<K>, p = Core::template index<P>;
