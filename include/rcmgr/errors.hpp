@@ -26,6 +26,7 @@ enum class errc : std::uint8_t {
   not_attached,        ///< a prerequisite is missing, e.g. set_service before set_protocol
   manager_closed,      ///< the manager was closed; no new scopes are opened
   too_many_scopes,     ///< the storage policy's capacity for a keyed kind is exhausted
+  out_of_memory,       ///< an allocation the operation needed failed; nothing changed
 };
 
 namespace detail {
@@ -41,6 +42,7 @@ class error_category_impl final : public std::error_category {
       case errc::not_attached: return "required attachment missing";
       case errc::manager_closed: return "resource manager closed";
       case errc::too_many_scopes: return "too many scopes of this kind";
+      case errc::out_of_memory: return "out of memory";
     }
     return "unknown rcmgr error";
   }
