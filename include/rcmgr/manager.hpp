@@ -5,6 +5,7 @@
 
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "rcmgr/detail/core.hpp"
 #include "rcmgr/limit_set.hpp"
@@ -15,6 +16,26 @@
 
 namespace rcmgr {
 
+namespace detail {
+/// What list<K>() returns: (key, usage) pairs; a view's key is the pair of its components' keys.
+template <class K, kind_shape S = kind_traits<K>::shape>
+struct list_type_of {
+  using type = void;  // not listable: core::list<K> says so
+};
+template <class K>
+struct list_type_of<K, kind_shape::keyed> {
+  using type = std::vector<std::pair<typename key_of<K>::type, scope_stat>>;
+};
+template <class K>
+struct list_type_of<K, kind_shape::view> {
+  using A = typename kind_traits<K>::shape_option::first;
+  using B = typename kind_traits<K>::shape_option::second;
+  using type = std::vector<std::pair<std::pair<typename key_of<A>::type, typename key_of<B>::type>, scope_stat>>;
+};
+template <class K>
+using list_type = typename list_type_of<K>::type;
+}  // namespace detail
+
 /// A resource manager for Topology. Not copyable or movable: handles point into it, and it must
 /// outlive every handle and reference it gave out.
 template <scope_topology Topology, class... Policies>
@@ -23,7 +44,7 @@ class basic_resource_manager {
 
  public:
   using topology_type = Topology;
-  using policies = detail::policy_set<Policies...>;
+  using policies = typename detail::policy_set<Policies...>::canonical;
   using concurrency_policy = typename policies::concurrency;
   using storage_policy = typename policies::storage;
   using observer_type = typename policies::observer;
@@ -39,7 +60,8 @@ class basic_resource_manager {
   template <class K>
   using span = scope_handle<core_type, span_of<K>>;
 
-  explicit basic_resource_manager(const limits_type& limits = limits_type{}) : core_(limits) {}
+  explicit basic_resource_manager(const limits_type& limits = limits_type{});
+  ~basic_resource_manager();
   basic_resource_manager(const basic_resource_manager&) = delete;
   basic_resource_manager& operator=(const basic_resource_manager&) = delete;
 
@@ -48,11 +70,7 @@ class basic_resource_manager {
   /// keys of its keyed parents bound at open and the handle of its owner, in edge order.
   template <class K, class... Parents>
     requires detail::openable_with<core_type, K, Parents...>
-  result<handle<K>> open(direction dir, bool use_fd, Parents&&... parents) {
-    auto r = core_.template open<K>(dir, use_fd, std::forward<Parents>(parents)...);
-    if (!r) return r.error();
-    return handle<K>(core_, *r);
-  }
+  result<handle<K>> open(direction dir, bool use_fd, Parents&&... parents);
 
   /// Calls f with a reference to the singleton scope K and returns what f returns.
   template <class K, class F>
@@ -68,8 +86,7 @@ class basic_resource_manager {
   template <class K, class Key, class F>
     requires(detail::kind_traits<K>::shape == kind_shape::keyed)
   decltype(auto) view(const Key& key, F&& f) {
-    auto* n = core_.template acquire<K>(key);
-    ref<K> r = n != nullptr ? ref<K>(core_, n, detail::adopt_ref_t{}) : ref<K>();
+    ref<K> r = acquire<K>(key);
     return std::forward<F>(f)(r);
   }
 
@@ -81,28 +98,20 @@ class basic_resource_manager {
   }
   /// The live scopes of a keyed or view kind with their usage: a vector of (key, scope_stat).
   template <class K>
-  auto list() const {
-    return core_.template list<K>();
-  }
+  detail::list_type<K> list() const;
   /// How many scopes of a keyed or view kind are live.
   template <class K>
-  std::size_t live_count() const {
-    return core_.template live_count<K>();
-  }
+  std::size_t live_count() const;
 
   /// Replaces every limit. Reservations from now on see the new values; usage already above a
   /// lowered limit stays, and further reservations there fail until it falls.
-  void set_limits(const limits_type& limits) { core_.apply_limits(limits); }
+  void set_limits(const limits_type& limits);
   /// Replaces the default limit of K (the limit of a singleton or per-object kind).
   template <class K>
-  void set_limit(const limit_type_of<K>& l) {
-    core_.template set_limit<K>(l);
-  }
+  void set_limit(const limit_type_of<K>& l);
   /// Replaces (or adds) the limit of one key of a keyed or view kind.
   template <class K, class Key>
-  void set_limit(const Key& key, const limit& l) {
-    core_.template set_limit<K>(key, l);
-  }
+  void set_limit(const Key& key, const limit& l);
   /// The default limit of K in force.
   template <class K>
   limit_type_of<K> get_limit() const {
@@ -128,8 +137,64 @@ class basic_resource_manager {
   core_type& core() noexcept { return core_; }
 
  private:
+  /// A reference to the keyed scope of `key` (created if needed), or an empty one when the
+  /// storage policy's capacity is exhausted.
+  template <class K, class Key>
+  ref<K> acquire(const Key& key);
+
   core_type core_;
 };
+
+// The members that enter the engine are defined out of the class body, so they are not inline:
+// an explicit instantiation declaration (rcmgr/libp2p/extern_instance.hpp) then keeps every
+// translation unit but one from instantiating the engine behind them.
+
+template <scope_topology Topology, class... Policies>
+basic_resource_manager<Topology, Policies...>::basic_resource_manager(const limits_type& limits) : core_(limits) {}
+template <scope_topology Topology, class... Policies>
+basic_resource_manager<Topology, Policies...>::~basic_resource_manager() = default;
+
+template <scope_topology Topology, class... Policies>
+template <class K, class... Parents>
+  requires detail::openable_with<typename basic_resource_manager<Topology, Policies...>::core_type, K, Parents...>
+auto basic_resource_manager<Topology, Policies...>::open(direction dir, bool use_fd, Parents&&... parents)
+    -> result<handle<K>> {
+  auto r = core_.template open<K>(dir, use_fd, std::forward<Parents>(parents)...);
+  if (!r) return r.error();
+  return handle<K>(core_, *r);
+}
+
+template <scope_topology Topology, class... Policies>
+template <class K, class Key>
+auto basic_resource_manager<Topology, Policies...>::acquire(const Key& key) -> ref<K> {
+  auto* n = core_.template acquire<K>(key);
+  return n != nullptr ? ref<K>(core_, n, detail::adopt_ref_t{}) : ref<K>();
+}
+
+template <scope_topology Topology, class... Policies>
+template <class K>
+detail::list_type<K> basic_resource_manager<Topology, Policies...>::list() const {
+  return core_.template list<K>();
+}
+template <scope_topology Topology, class... Policies>
+template <class K>
+std::size_t basic_resource_manager<Topology, Policies...>::live_count() const {
+  return core_.template live_count<K>();
+}
+template <scope_topology Topology, class... Policies>
+void basic_resource_manager<Topology, Policies...>::set_limits(const limits_type& limits) {
+  core_.apply_limits(limits);
+}
+template <scope_topology Topology, class... Policies>
+template <class K>
+void basic_resource_manager<Topology, Policies...>::set_limit(const limit_type_of<K>& l) {
+  core_.template set_limit<K>(l);
+}
+template <scope_topology Topology, class... Policies>
+template <class K, class Key>
+void basic_resource_manager<Topology, Policies...>::set_limit(const Key& key, const limit& l) {
+  core_.template set_limit<K>(key, l);
+}
 
 /// A manager of a topology with a problem: the problem was reported where the topology is
 /// declared, and this says so once. It has no members, so that nothing built on the broken

@@ -191,6 +191,10 @@ struct policy_set {
   static constexpr bool concurrent = concurrency::concurrent;
   static constexpr std::int64_t memory_cache_chunk = memory_cache_of<concurrency>::chunk;
   static constexpr unsigned memory_cache_slots = memory_cache_of<concurrency>::slots;
+  /// The same policies in one fixed order, all named: resource_manager<> and
+  /// resource_manager<thread_cached<>> (or <hashed_storage, thread_cached<>>) share one engine
+  /// type, so a program instantiates, and an explicit instantiation covers, each engine once.
+  using canonical = policy_set<concurrency, storage, observed_by<observer>>;
 };
 
 /// The storage policy of an engine policy (a policy_set, or a bare concurrency policy).

@@ -98,30 +98,18 @@ class scope_handle : public K::template methods<scope_handle<Core, K>> {
 
   /// Reserves `size` bytes in this scope and every scope it is charged to, all or nothing. A
   /// reservation at priority p fails once a scope would exceed (p + 1) / 256 of its limit.
-  result<void> reserve_memory(std::int64_t size, std::uint8_t prio = priority::always) noexcept {
-    if (node_ == nullptr) return detail::empty_handle_error(detail::kind_traits<K>::name);
-    return core_->template reserve_memory<K>(*node_, size, prio);
-  }
+  result<void> reserve_memory(std::int64_t size, std::uint8_t prio = priority::always) noexcept;
   /// Releases memory reserved on this scope. Releasing more than was reserved here releases what
   /// there is and is reported as misuse (see basic_resource_manager::misuse()).
-  void release_memory(std::int64_t size) noexcept {
-    if (node_ != nullptr) core_->template release_memory<K>(*node_, size);
-  }
+  void release_memory(std::int64_t size) noexcept;
   /// Current usage of this scope (including what its spans hold).
   scope_stat stat() const noexcept { return node_ != nullptr ? node_->rc.stat() : scope_stat{}; }
 
   /// Opens a span on this scope: a child scope whose reservations are charged through this one.
-  result<scope_handle<Core, span_of<K>>> begin_span() {
-    if (node_ == nullptr) return detail::empty_handle_error(detail::kind_traits<K>::name);
-    auto r = core_->template begin_span<K>(*node_);
-    if (!r) return r.error();
-    return scope_handle<Core, span_of<K>>(*core_, *r);
-  }
+  result<scope_handle<Core, span_of<K>>> begin_span();
 
   /// Ends the scope and releases everything it holds. Idempotent.
-  void done() noexcept {
-    if (node_ != nullptr) core_->template end<K>(*node_);
-  }
+  void done() noexcept;
   /// True once done() was called (or for an empty handle).
   bool is_done() const noexcept { return node_ == nullptr || node_->done; }
   /// False for an empty (default-constructed or moved-from) handle.
@@ -132,10 +120,7 @@ class scope_handle : public K::template methods<scope_handle<Core, K>> {
   /// (e.g. transient). On failure nothing moves and the call may be retried.
   template <class P, class... Key>
     requires detail::late_parent_of<Core, K, P> && detail::attach_key_for<P, Key...>
-  result<void> set(const Key&... key) {
-    if (node_ == nullptr) return detail::empty_handle_error(detail::kind_traits<K>::name);
-    return core_->template attach<K, P>(*node_, key...);
-  }
+  result<void> set(const Key&... key);
 
   /// The *direct* parent of kind P this scope is attached to now (libp2p: its peer, protocol or
   /// service), or an empty reference when it is not attached to one. Ancestors reached only
@@ -172,15 +157,7 @@ class scope_handle : public K::template methods<scope_handle<Core, K>> {
       return std::array<detail::mask_t, 1>{};
     }
   }
-  void reset() noexcept {
-    if (node_ != nullptr) {
-      // End the scope first: spans and owned children also hold references to the node, and
-      // the scope must not stay charged until they end.
-      core_->template end<K>(*node_);
-      core_->template release_object<K>(node_);
-      node_ = nullptr;
-    }
-  }
+  void reset() noexcept;
 
   Core* core_ = nullptr;
   node_type* node_ = nullptr;
@@ -211,28 +188,16 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
     std::swap(node_, o.node_);
     return *this;
   }
-  ~scope_ref() {
-    if (node_ != nullptr) core_->template release_ref<K>(node_);
-  }
+  ~scope_ref() { drop(); }
 
   /// Reserves memory directly in this scope (and the scopes it is charged to).
-  result<void> reserve_memory(std::int64_t size, std::uint8_t prio = priority::always) noexcept {
-    if (node_ == nullptr) return not_attached();
-    return core_->template reserve_memory<K>(*node_, size, prio);
-  }
+  result<void> reserve_memory(std::int64_t size, std::uint8_t prio = priority::always) noexcept;
   /// Releases memory reserved directly in this scope; over-releases are clamped and reported.
-  void release_memory(std::int64_t size) noexcept {
-    if (node_ != nullptr) core_->template release_memory<K>(*node_, size);
-  }
+  void release_memory(std::int64_t size) noexcept;
   /// Current usage of this scope, including everything charged to it from below.
   scope_stat stat() const noexcept { return node_ != nullptr ? node_->rc.stat() : scope_stat{}; }
   /// Opens a span on this scope.
-  result<scope_handle<Core, span_of<K>>> begin_span() {
-    if (node_ == nullptr) return not_attached();
-    auto r = core_->template begin_span<K>(*node_);
-    if (!r) return r.error();
-    return scope_handle<Core, span_of<K>>(*core_, *r);
-  }
+  result<scope_handle<Core, span_of<K>>> begin_span();
   /// The key of a keyed scope.
   const auto& key() const noexcept
     requires(detail::kind_traits<K>::shape == kind_shape::keyed)
@@ -246,13 +211,14 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
     return std::pair{node_->a->key, node_->b->key};
   }
   /// Names the scope in messages ("peer:12D3KooW...").
-  scope_name id() const { return node_ != nullptr ? core_->template name_of<K>(*node_) : scope_name(detail::kind_traits<K>::name); }
+  scope_name id() const;
   /// False for an empty reference (e.g. the peer of a connection whose peer is not set yet).
   explicit operator bool() const noexcept { return node_ != nullptr; }
 
   node_type* rcmgr_node() const noexcept { return node_; }
 
  private:
+  void drop() noexcept;
   static error not_attached() noexcept {
     error e;
     e.code = errc::not_attached;
@@ -263,5 +229,73 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
   Core* core_ = nullptr;
   node_type* node_ = nullptr;
 };
+
+// The members that enter the engine are defined out of the class body, so they are not inline:
+// an explicit instantiation declaration (rcmgr/libp2p/extern_instance.hpp) then keeps every
+// translation unit but one from instantiating the engine behind them. The compiler still
+// inlines them where it sees fit.
+
+template <class Core, class K>
+result<void> scope_handle<Core, K>::reserve_memory(std::int64_t size, std::uint8_t prio) noexcept {
+  if (node_ == nullptr) return detail::empty_handle_error(detail::kind_traits<K>::name);
+  return core_->template reserve_memory<K>(*node_, size, prio);
+}
+template <class Core, class K>
+void scope_handle<Core, K>::release_memory(std::int64_t size) noexcept {
+  if (node_ != nullptr) core_->template release_memory<K>(*node_, size);
+}
+template <class Core, class K>
+result<scope_handle<Core, span_of<K>>> scope_handle<Core, K>::begin_span() {
+  if (node_ == nullptr) return detail::empty_handle_error(detail::kind_traits<K>::name);
+  auto r = core_->template begin_span<K>(*node_);
+  if (!r) return r.error();
+  return scope_handle<Core, span_of<K>>(*core_, *r);
+}
+template <class Core, class K>
+void scope_handle<Core, K>::done() noexcept {
+  if (node_ != nullptr) core_->template end<K>(*node_);
+}
+template <class Core, class K>
+template <class P, class... Key>
+  requires detail::late_parent_of<Core, K, P> && detail::attach_key_for<P, Key...>
+result<void> scope_handle<Core, K>::set(const Key&... key) {
+  if (node_ == nullptr) return detail::empty_handle_error(detail::kind_traits<K>::name);
+  return core_->template attach<K, P>(*node_, key...);
+}
+template <class Core, class K>
+void scope_handle<Core, K>::reset() noexcept {
+  if (node_ != nullptr) {
+    // End the scope first: spans and owned children also hold references to the node, and
+    // the scope must not stay charged until they end.
+    core_->template end<K>(*node_);
+    core_->template release_object<K>(node_);
+    node_ = nullptr;
+  }
+}
+
+template <class Core, class K>
+result<void> scope_ref<Core, K>::reserve_memory(std::int64_t size, std::uint8_t prio) noexcept {
+  if (node_ == nullptr) return not_attached();
+  return core_->template reserve_memory<K>(*node_, size, prio);
+}
+template <class Core, class K>
+void scope_ref<Core, K>::release_memory(std::int64_t size) noexcept {
+  if (node_ != nullptr) core_->template release_memory<K>(*node_, size);
+}
+template <class Core, class K>
+result<scope_handle<Core, span_of<K>>> scope_ref<Core, K>::begin_span() {
+  if (node_ == nullptr) return not_attached();
+  auto r = core_->template begin_span<K>(*node_);
+  if (!r) return r.error();
+  return scope_handle<Core, span_of<K>>(*core_, *r);
+}
+template <class Core, class K>
+scope_name scope_ref<Core, K>::id() const {
+  return node_ != nullptr ? core_->template name_of<K>(*node_) : scope_name(detail::kind_traits<K>::name);
+}
+template <class Core, class K>
+void scope_ref<Core, K>::drop() noexcept {
+  if (node_ != nullptr) core_->template release_ref<K>(node_);
+}
 
 }  // namespace rcmgr
