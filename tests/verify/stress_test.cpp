@@ -8,10 +8,14 @@
 // largest limit ever in force. Between rounds, with every worker stopped, everything must be back
 // to zero and no peer, protocol-peer or service-peer scope may remain.
 //
-//   RCMGR_STRESS_ITERS=<n>   calls per worker per round (default 10000)
+//   RCMGR_STRESS_ITERS=<n>     most calls per worker per round (default 10000)
+//   RCMGR_STRESS_SECONDS=<s>   time budget per policy, shared by its 6 rounds (default 60): a
+//                              round stops at its share even before RCMGR_STRESS_ITERS calls, so
+//                              a slow build (ThreadSanitizer) stays within the budget
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <chrono>
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
@@ -90,7 +94,8 @@ struct totals {
 /// One worker's round: random calls on its own handles and on the shared scopes, then
 /// everything it holds is released and ended.
 template <class Mgr>
-void worker(Mgr& mgr, handoff<Mgr>& h, totals& t, std::uint64_t seed, int iters, std::atomic<bool>& bad, std::string& why) {
+void worker(Mgr& mgr, handoff<Mgr>& h, totals& t, std::uint64_t seed, int iters, std::chrono::steady_clock::time_point deadline,
+            std::atomic<bool>& bad, std::string& why) {
   rng r{seed};
   using mgr_t = Mgr;
   struct held_stream {
@@ -128,6 +133,7 @@ void worker(Mgr& mgr, handoff<Mgr>& h, totals& t, std::uint64_t seed, int iters,
   auto prio = [&] { return std::uint8_t(r.below(4) == 0 ? r.below(256) : rcmgr::priority::always); };
 
   for (int i = 0; i < iters && !bad.load(std::memory_order_relaxed); ++i) {
+    if (i % 256 == 255 && std::chrono::steady_clock::now() > deadline) break;
     switch (r.below(16)) {
       case 0:
         if (conns.size() < 3) {
@@ -357,8 +363,11 @@ void check_quiescent(Mgr& mgr) {
 template <class Mgr>
 void run_phase(Mgr& mgr, const lp::limits& cap, bool change_limits, int rounds, totals& t) {
   const int iters = int(std::strtol(std::getenv("RCMGR_STRESS_ITERS") ? std::getenv("RCMGR_STRESS_ITERS") : "10000", nullptr, 10));
+  const double budget = std::strtod(std::getenv("RCMGR_STRESS_SECONDS") ? std::getenv("RCMGR_STRESS_SECONDS") : "60", nullptr);
+  const auto per_round = std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(budget / 6));
   constexpr int n_workers = 4;
   for (int round = 0; round < rounds; ++round) {
+    const auto deadline = std::chrono::steady_clock::now() + per_round;
     handoff<Mgr> h;
     std::atomic<bool> stop{false}, bad{false};
     std::string why_worker[n_workers], why_monitor;
@@ -368,7 +377,7 @@ void run_phase(Mgr& mgr, const lp::limits& cap, bool change_limits, int rounds, 
     std::vector<std::thread> ws;
     for (int w = 0; w < n_workers; ++w)
       ws.emplace_back(worker<Mgr>, std::ref(mgr), std::ref(h), std::ref(t), std::uint64_t(round * 100 + w + (change_limits ? 7 : 0)), iters,
-                      std::ref(bad), std::ref(why_worker[w]));
+                      deadline, std::ref(bad), std::ref(why_worker[w]));
     for (auto& w : ws) w.join();
     stop = true;
     mon.join();
@@ -387,8 +396,8 @@ void run_phase(Mgr& mgr, const lp::limits& cap, bool change_limits, int rounds, 
 
 // thread_cached keeps per-thread stock on system, transient, protocols and services; stat()
 // leaves the stock out, so the same checks apply. A 1 KiB chunk next to the limits above keeps
-// stock in play and refusals frequent.
-using stress_policies = std::tuple<rcmgr::thread_safe, rcmgr::thread_cached<1024, 2>>;
+// stock in play and refusals frequent; the default thread_cached<> (64 KiB, 8 slots) runs too.
+using stress_policies = std::tuple<rcmgr::thread_safe, rcmgr::thread_cached<1024, 2>, rcmgr::thread_cached<>>;
 
 TEMPLATE_LIST_TEST_CASE("concurrent use never exceeds a limit and always returns to zero", "[verify][stress]", stress_policies) {
   using mgr_t = rcmgr::resource_manager<TestType>;
@@ -398,7 +407,9 @@ TEMPLATE_LIST_TEST_CASE("concurrent use never exceeds a limit and always returns
   run_phase(mgr, fixed, false, 3, t);
   // the limits now move under the workers; usage is checked against the largest ever set
   run_phase(mgr, stress_limits(2), true, 3, t);
-  std::cout << "stress[" << (std::is_same_v<TestType, rcmgr::thread_safe> ? "thread_safe" : "thread_cached<1024, 2>")
+  std::cout << "stress[" << (std::is_same_v<TestType, rcmgr::thread_safe>                ? "thread_safe"
+                             : std::is_same_v<TestType, rcmgr::thread_cached<1024, 2>> ? "thread_cached<1024, 2>"
+                                                                                        : "thread_cached<> (the default)")
             << "]: " << t.calls.load() << " calls on 4 threads (" << t.refused.load() << " refused by a limit), "
             << t.samples.load() << " monitor samples, " << t.limit_changes.load() << " limit changes\n";
   CHECK(t.refused.load() > 0);  // the limits were reached: the test exercised refusals

@@ -58,7 +58,8 @@ class manager_methods {
 
 }  // namespace libp2p
 
-/// The libp2p resource manager. Policies (any order): thread_safe (default) or single_threaded;
+/// The libp2p resource manager. Policies (any order): thread_cached<> (default), thread_safe (exact)
+/// or single_threaded;
 /// hashed_storage (default).
 template <class... Policies>
 class resource_manager : public basic_resource_manager<libp2p::topology, Policies...>,
