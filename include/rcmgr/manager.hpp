@@ -69,8 +69,8 @@ class basic_resource_manager {
   /// file descriptor if use_fd) or one stream in `dir` as the kind accounts. `parents` are the
   /// keys of its keyed parents bound at open and the handle of its owner, in edge order.
   template <class K, class... Parents>
-    requires detail::openable_with<core_type, K, Parents...>
-  result<handle<K>> open(direction dir, bool use_fd, Parents&&... parents);
+  result<handle<K>> open(direction dir, bool use_fd, Parents&&... parents)
+    requires detail::openable_with<core_type, K, Parents...>;
 
   /// Calls f with a reference to the singleton scope K and returns what f returns.
   template <class K, class F>
@@ -156,9 +156,10 @@ basic_resource_manager<Topology, Policies...>::~basic_resource_manager() = defau
 
 template <scope_topology Topology, class... Policies>
 template <class K, class... Parents>
-  requires detail::openable_with<typename basic_resource_manager<Topology, Policies...>::core_type, K, Parents...>
 auto basic_resource_manager<Topology, Policies...>::open(direction dir, bool use_fd, Parents&&... parents)
-    -> result<handle<K>> {
+    -> result<handle<K>>
+  requires detail::openable_with<core_type, K, Parents...>
+{
   auto r = core_.template open<K>(dir, use_fd, std::forward<Parents>(parents)...);
   if (!r) return r.error();
   return handle<K>(core_, *r);

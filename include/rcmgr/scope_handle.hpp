@@ -198,16 +198,17 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
   scope_stat stat() const noexcept { return node_ != nullptr ? node_->rc.stat() : scope_stat{}; }
   /// Opens a span on this scope.
   result<scope_handle<Core, span_of<K>>> begin_span();
-  /// The key of a keyed scope.
-  const auto& key() const noexcept
-    requires(detail::kind_traits<K>::shape == kind_shape::keyed)
-  {
+  /// The key of a keyed scope. (Member templates, so that an explicit instantiation of the
+  /// class, which some compilers extend to members whose constraints fail, leaves them out.)
+  template <class Kind = K>
+    requires(detail::kind_traits<Kind>::shape == kind_shape::keyed)
+  const auto& key() const noexcept {
     return node_->key;
   }
   /// The keys of a view's two components.
-  auto keys() const
-    requires(detail::kind_traits<K>::shape == kind_shape::view)
-  {
+  template <class Kind = K>
+    requires(detail::kind_traits<Kind>::shape == kind_shape::view)
+  auto keys() const {
     return std::pair{node_->a->key, node_->b->key};
   }
   /// Names the scope in messages ("peer:12D3KooW...").
