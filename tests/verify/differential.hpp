@@ -23,7 +23,7 @@ inline std::uint64_t env_or(const char* name, std::uint64_t fallback) {
 inline std::uint64_t seed_of(std::uint64_t i) { return 0x5eed0000ull + i * 7919ull; }
 
 /// Runs sequences 0, 1, 2, ... of one policy: RCMGR_SEQUENCES of them when it is set; otherwise
-/// as many as fit in RCMGR_VERIFY_SECONDS (default 20 s; at least 20 sequences, at most 100000),
+/// as many as fit in RCMGR_VERIFY_SECONDS (default 10 s; at least 100 sequences, at most 100000),
 /// so a slow build (a sanitizer) stays within its time and a fast one tests more. The sequences
 /// run are always a prefix of the same list: any failure replays with the seed it prints.
 template <class Policy>
@@ -31,8 +31,8 @@ void run_sequences(const char* policy_name) {
   const char* one = std::getenv("RCMGR_SEED");
   const bool by_count = one != nullptr || std::getenv("RCMGR_SEQUENCES") != nullptr;
   const std::uint64_t most = one != nullptr ? 1 : env_or("RCMGR_SEQUENCES", 100000);
-  constexpr std::uint64_t least = 20;
-  const auto budget = std::chrono::seconds(env_or("RCMGR_VERIFY_SECONDS", 20));
+  constexpr std::uint64_t least = 100;
+  const auto budget = std::chrono::seconds(env_or("RCMGR_VERIFY_SECONDS", 10));
   const auto start = std::chrono::steady_clock::now();
   const int steps = int(env_or("RCMGR_STEPS", 300));
   std::uint64_t calls = 0, refusals = 0, state_errors = 0, count = 0;
