@@ -312,7 +312,7 @@ class core<Topology, Policy, type_list<Ks...>> {
   /// Most live scopes per keyed or view kind (storage policy); SIZE_MAX for no cap.
   static constexpr std::size_t table_capacity = storage_of<Policy>::type::capacity;
   /// False when no observer was given: every notification then compiles away.
-  static constexpr bool observing = !std::is_same_v<observer_type, no_observer>;
+  static constexpr bool observing = observer_enabled<observer_type>;
 
   observer_type& observer() noexcept { return observer_; }
 
@@ -491,6 +491,7 @@ class core<Topology, Policy, type_list<Ks...>> {
       ev.memory = size;
       ev.prio = prio;
       if (!r) ev.err = &r.error();
+      describe<K>(ev, n);
       observer_.on_event(ev);
     }
     return r;
@@ -522,6 +523,7 @@ class core<Topology, Policy, type_list<Ks...>> {
     if constexpr (observing) {
       scope_event ev{scope_event::type::released, name_of<K>(n)};
       ev.memory = take;
+      describe<K>(ev, n);
       observer_.on_event(ev);
     }
   }
@@ -572,7 +574,7 @@ class core<Topology, Policy, type_list<Ks...>> {
     if (!bound) {
       unbind<K>(*n, 0);
       destroy_object<K>(n);
-      notify_open<K>(&bind_err);
+      notify_open<K>(&bind_err, nullptr, dir, use_fd);
       return bind_err;
     }
     constexpr resource_set acc = kind_traits<K>::accounted;
@@ -585,29 +587,31 @@ class core<Topology, Policy, type_list<Ks...>> {
     if constexpr (unit.contains(resource::conns)) a.conns = one(dir);
     else if constexpr (unit.contains(resource::streams)) a.streams = one(dir);
     if constexpr (unit.contains(resource::fd)) a.fd = use_fd ? 1 : 0;
-    (void)use_fd;
     if constexpr (unit.bits != 0) {
       auto r = charge<K, unit>(*n, a, priority::always);
       if (!r) {
         unbind<K>(*n, 0);
         destroy_object<K>(n);
-        notify_open<K>(&r.error());
+        notify_open<K>(&r.error(), nullptr, dir, use_fd);
         return r.error();
       }
     }
-    notify_open<K>(nullptr);
+    notify_open<K>(nullptr, n, dir, use_fd);
     return n;
   }
 
   template <class K>
-  void notify_open(const error* err) {
+  void notify_open(const error* err, node_t<K>* n, direction dir, bool use_fd) {
     if constexpr (observing) {
       scope_event ev{err == nullptr ? scope_event::type::opened : scope_event::type::open_refused,
                      scope_name(kind_traits<K>::name)};
       ev.err = err;
+      ev.dir = dir;
+      ev.fd = use_fd;
+      if (n != nullptr) describe<K>(ev, *n);
       observer_.on_event(ev);
     } else {
-      (void)err;
+      (void)err, (void)n, (void)dir, (void)use_fd;
     }
   }
 
@@ -620,9 +624,12 @@ class core<Topology, Policy, type_list<Ks...>> {
     static_assert(b >= 0, "set<P>: P is not a late parent of this kind (declare edge<K, P, late> or after<Q>)");
     constexpr bool keyed = kind_traits<P>::shape == kind_shape::keyed;
     static_assert(keyed == (sizeof...(Key) == 1), "set<P>: give the key of a keyed parent, nothing for a singleton");
+    [[maybe_unused]] const std::uint8_t state_before = n.state;
     auto r = attach_impl<K, P>(n, key...);
     if constexpr (observing) {
       scope_event ev{r ? scope_event::type::attached : scope_event::type::attach_refused, name_of<K>(n)};
+      describe<K>(ev, n);
+      if (r) ev.before = path_of<K>(n, state_before);
       if constexpr (keyed) {
         std::string buf;
         ev.parent = scope_name(kind_traits<P>::name, key_text(key...,  buf));
@@ -683,6 +690,7 @@ class core<Topology, Policy, type_list<Ks...>> {
     if constexpr (observing) {
       scope_event ev{scope_event::type::ended, name_of<K>(n)};
       ev.released = n.rc.stat();
+      describe<K>(ev, n);
       observer_.on_event(ev);
     }
     if constexpr (kind_traits<K>::is_span) {
@@ -726,8 +734,68 @@ class core<Topology, Policy, type_list<Ks...>> {
     auto* n = ::new (mem) node_t<S>();
     n->owner = &owner;
     add_ref<O>(&owner);
-    if constexpr (observing) observer_.on_event(scope_event{scope_event::type::span_begun, name_of<O>(owner)});
+    if constexpr (observing) {
+      scope_event ev{scope_event::type::span_begun, name_of<O>(owner)};
+      describe<S>(ev, *n);
+      observer_.on_event(ev);
+    }
     return n;
+  }
+
+  // ---- observation: what observers may read about a node (compiled only when observing) ----
+
+  /// Fills the event's object, usage and path from node n.
+  template <class K>
+  void describe(scope_event& ev, node_t<K>& n) const noexcept {
+    if constexpr (is_per_object<K>) ev.object = &n;
+    ev.usage = n.rc.stat();
+    std::uint8_t st = 0;
+    if constexpr (is_per_object<K> && !kind_traits<K>::is_span) st = n.state;
+    ev.path = path_of<K>(n, st);
+  }
+  template <class K>
+  scope_path path_of(const node_t<K>& n, std::uint8_t st) const noexcept {
+    return scope_path{this, &n, st, &visit_path<K>};
+  }
+  template <class K>
+  static void visit_path(const void* c, const void* node, std::uint8_t st, scope_path::callback cb, void* ctx) {
+    auto& self = *const_cast<core*>(static_cast<const core*>(c));
+    self.template visit_node<K>(*const_cast<node_t<K>*>(static_cast<const node_t<K>*>(node)), st, cb, ctx);
+  }
+  /// Calls cb for n and everything n is charged to in state st. Stops at an ended scope: its
+  /// parents are no longer bound.
+  template <class K>
+  void visit_node(node_t<K>& n, std::uint8_t st, scope_path::callback cb, void* ctx) {
+    const void* object = nullptr;
+    if constexpr (is_per_object<K>) object = &n;
+    cb(ctx, name_of<K>(n), n.rc.stat(), object);
+    if constexpr (kind_traits<K>::is_span) {
+      using O = typename K::owner;
+      if (n.done || n.owner == nullptr || n.owner->done) return;
+      std::uint8_t ost = 0;
+      if constexpr (is_per_object<O> && !kind_traits<O>::is_span) ost = n.owner->state;
+      visit_node<O>(*n.owner, ost, cb, ctx);
+    } else if constexpr (is_per_object<K>) {
+      if (n.done) return;
+      if constexpr (node_t<K>::owner_index >= 0) {
+        if (owner_chain_ended<K>(n)) return;
+        using O = typename node_t<K>::owner_kind;
+        visit_node<O>(*n.owner, n.owner->state, cb, ctx);
+      }
+      dispatch_state<K>(st, [&](auto s) {
+        visit_mask<K, graph::flat(index<K>, decltype(s)::value)>(n, cb, ctx);
+        return 0;
+      });
+    } else {
+      visit_mask<K, graph::static_closure(index<K>)>(n, cb, ctx);
+    }
+  }
+  template <class K, mask_t M>
+  void visit_mask(node_t<K>& n, scope_path::callback cb, void* ctx) {
+    [[maybe_unused]] constexpr auto idx = graph::template ordered<M>();
+    [&]<std::size_t... J>(std::index_sequence<J...>) {
+      ((cb(ctx, name_of<kind_at<idx[J]>>(instance<K, idx[J]>(n)), instance<K, idx[J]>(n).rc.stat(), nullptr)), ...);
+    }(std::make_index_sequence<idx.size()>{});
   }
 
   // ---- references to shared and per-object nodes ----
