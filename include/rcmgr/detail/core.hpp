@@ -794,8 +794,16 @@ class core<Topology, Policy, type_list<Ks...>> {
   void visit_mask(node_t<K>& n, scope_path::callback cb, void* ctx) {
     [[maybe_unused]] constexpr auto idx = graph::template ordered<M>();
     [&]<std::size_t... J>(std::index_sequence<J...>) {
-      ((cb(ctx, name_of<kind_at<idx[J]>>(instance<K, idx[J]>(n)), instance<K, idx[J]>(n).rc.stat(), nullptr)), ...);
+      (visit_one<K, idx[J]>(n, cb, ctx), ...);
     }(std::make_index_sequence<idx.size()>{});
+  }
+  template <class K, int A>
+  void visit_one(node_t<K>& n, scope_path::callback cb, void* ctx) {
+    if constexpr (kind_traits<kind_at<A>>::shape != kind_shape::singleton) {
+      if (n.parents[std::size_t(graph::slot(index<K>, A))] == nullptr) return;  // unbound since
+    }
+    auto& p = instance<K, A>(n);
+    cb(ctx, name_of<kind_at<A>>(p), p.rc.stat(), nullptr);
   }
 
   // ---- references to shared and per-object nodes ----
