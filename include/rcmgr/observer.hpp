@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <mutex>
 #include <ostream>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 
@@ -110,6 +111,17 @@ inline constexpr bool observer_enabled = true;
 template <class T>
   requires requires { T::enabled; }
 inline constexpr bool observer_enabled<T> = T::enabled;
+
+/// Whether an observer wants events of type t on scopes of kind `kind` (scope_event::scope.kind).
+/// An observer may declare `static constexpr bool wants(scope_event::type, std::string_view kind)`:
+/// the manager then builds only the events it wants, and the others cost nothing (the test is
+/// made at compile time, per operation and scope kind). Without it, an observer gets every event.
+template <class T>
+constexpr bool observer_wants(scope_event::type t, std::string_view kind) {
+  if constexpr (!observer_enabled<T>) return false;
+  else if constexpr (requires { T::wants(t, kind); }) return T::wants(t, kind);
+  else return true;
+}
 }  // namespace detail
 
 /// Several observers, each called for every event in the order given. get<T>() reaches one.
@@ -118,6 +130,10 @@ template <scope_observer... Ts>
 class observer_set {
  public:
   static constexpr bool enabled = (false || ... || detail::observer_enabled<Ts>);
+  /// An event is built when any member wants it, and given to the members that want it.
+  static constexpr bool wants(scope_event::type t, std::string_view kind) {
+    return (false || ... || detail::observer_wants<Ts>(t, kind));
+  }
   /// Whether T is one of the members.
   template <class T>
   static constexpr bool holds = (false || ... || std::is_same_v<T, Ts>);
@@ -136,7 +152,9 @@ class observer_set {
  private:
   template <class T>
   static void notify(T& o, const scope_event& e) {
-    if constexpr (detail::observer_enabled<T>) o.on_event(e);
+    if constexpr (detail::observer_enabled<T>) {
+      if (detail::observer_wants<T>(e.what, e.scope.kind)) o.on_event(e);
+    }
   }
   [[no_unique_address]] std::tuple<Ts...> members_;
 };

@@ -37,6 +37,12 @@ class refusal_logger {
     now_ = std::move(now);
   }
 
+  /// Refusals only: the manager builds no other event for it.
+  static constexpr bool wants(scope_event::type t, std::string_view) noexcept {
+    return t == scope_event::type::open_refused || t == scope_event::type::attach_refused ||
+           t == scope_event::type::reserve_refused;
+  }
+
   void on_event(const scope_event& e) {
     if (e.err == nullptr || e.err->code != errc::limit_exceeded) return;
     std::lock_guard lk(mu_);

@@ -26,6 +26,9 @@ namespace rcmgr {
 /// the path of every reservation, so it costs more than a counter: use it while diagnosing.
 class high_water_observer {
  public:
+  static constexpr bool wants(scope_event::type t, std::string_view) noexcept {
+    return t == scope_event::type::opened || t == scope_event::type::reserved || t == scope_event::type::attached;
+  }
   void on_event(const scope_event& e) {
     using T = scope_event::type;
     if (e.err != nullptr || (e.what != T::opened && e.what != T::reserved && e.what != T::attached)) return;

@@ -313,6 +313,11 @@ class core<Topology, Policy, type_list<Ks...>> {
   static constexpr std::size_t table_capacity = storage_of<Policy>::type::capacity;
   /// False when no observer was given: every notification then compiles away.
   static constexpr bool observing = observer_enabled<observer_type>;
+  /// Whether the observer wants events of type t on scopes of kind K (false without observer).
+  template <class K>
+  static constexpr bool notifies(scope_event::type t) noexcept {
+    return observer_wants<observer_type>(t, kind_traits<K>::name);
+  }
 
   observer_type& observer() noexcept { return observer_; }
 
@@ -486,13 +491,15 @@ class core<Topology, Policy, type_list<Ks...>> {
       if constexpr (is_per_object<K>) n.direct_memory += size;
       else n.direct_memory.fetch_add(size);
     }
-    if constexpr (observing) {
+    if constexpr (notifies<K>(scope_event::type::reserved) || notifies<K>(scope_event::type::reserve_refused)) {
+      if (r ? notifies<K>(scope_event::type::reserved) : notifies<K>(scope_event::type::reserve_refused)) {
       scope_event ev{r ? scope_event::type::reserved : scope_event::type::reserve_refused, name_of<K>(n)};
       ev.memory = size;
       ev.prio = prio;
       if (!r) ev.err = &r.error();
       describe<K>(ev, n);
       observer_.on_event(ev);
+      }
     }
     return r;
   }
@@ -520,7 +527,7 @@ class core<Topology, Policy, type_list<Ks...>> {
       if (take < size) report_misuse<K>(n, misuse_event::what::over_release, size, take);
     }
     if (take != 0) uncharge<K, mem>(n, amount{take, 0, 0, 0});
-    if constexpr (observing) {
+    if constexpr (notifies<K>(scope_event::type::released)) {
       scope_event ev{scope_event::type::released, name_of<K>(n)};
       ev.memory = take;
       describe<K>(ev, n);
@@ -602,7 +609,8 @@ class core<Topology, Policy, type_list<Ks...>> {
 
   template <class K>
   void notify_open(const error* err, node_t<K>* n, direction dir, bool use_fd) {
-    if constexpr (observing) {
+    if constexpr (notifies<K>(scope_event::type::opened) || notifies<K>(scope_event::type::open_refused)) {
+      if (!(err == nullptr ? notifies<K>(scope_event::type::opened) : notifies<K>(scope_event::type::open_refused))) return;
       scope_event ev{err == nullptr ? scope_event::type::opened : scope_event::type::open_refused,
                      scope_name(kind_traits<K>::name)};
       ev.err = err;
@@ -626,7 +634,8 @@ class core<Topology, Policy, type_list<Ks...>> {
     static_assert(keyed == (sizeof...(Key) == 1), "set<P>: give the key of a keyed parent, nothing for a singleton");
     [[maybe_unused]] const std::uint8_t state_before = n.state;
     auto r = attach_impl<K, P>(n, key...);
-    if constexpr (observing) {
+    if constexpr (notifies<K>(scope_event::type::attached) || notifies<K>(scope_event::type::attach_refused)) {
+      if (!(r ? notifies<K>(scope_event::type::attached) : notifies<K>(scope_event::type::attach_refused))) return r;
       scope_event ev{r ? scope_event::type::attached : scope_event::type::attach_refused, name_of<K>(n)};
       describe<K>(ev, n);
       if (r) ev.before = path_of<K>(n, state_before);
@@ -687,7 +696,7 @@ class core<Topology, Policy, type_list<Ks...>> {
     if (n.done) return;
     constexpr resource_set acc = kind_traits<K>::accounted;
     const amount u = n.rc.snapshot();
-    if constexpr (observing) {
+    if constexpr (notifies<K>(scope_event::type::ended)) {
       scope_event ev{scope_event::type::ended, name_of<K>(n)};
       ev.released = n.rc.stat();
       describe<K>(ev, n);
@@ -734,7 +743,7 @@ class core<Topology, Policy, type_list<Ks...>> {
     auto* n = ::new (mem) node_t<S>();
     n->owner = &owner;
     add_ref<O>(&owner);
-    if constexpr (observing) {
+    if constexpr (notifies<O>(scope_event::type::span_begun)) {
       scope_event ev{scope_event::type::span_begun, name_of<O>(owner)};
       describe<S>(ev, *n);
       observer_.on_event(ev);

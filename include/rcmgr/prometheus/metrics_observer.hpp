@@ -60,6 +60,21 @@ class metrics_observer {
                                                                  "peer",   "conn",      "stream",  "other"};
   static constexpr std::array<std::string_view, 4> resource_labels{"connection", "stream", "memory", "fd"};
 
+  /// The events it reads: refusals, and the memory of connections. The manager builds no other
+  /// event for it, so a reservation on a stream, a peer or a span costs nothing more.
+  static constexpr bool wants(scope_event::type t, std::string_view kind) noexcept {
+    using T = scope_event::type;
+    switch (t) {
+      case T::open_refused:
+      case T::attach_refused:
+      case T::reserve_refused: return true;
+      case T::reserved:
+      case T::released:
+      case T::ended: return kind == "connection";
+      default: return false;
+    }
+  }
+
   void on_event(const scope_event& e) noexcept {
     if (e.err != nullptr) {
       if (e.err->code == errc::limit_exceeded) count_refusal(e);
