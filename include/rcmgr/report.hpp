@@ -109,7 +109,10 @@ inline double fraction(std::int64_t used, std::int64_t lim) noexcept {
   return static_cast<double>(used) / static_cast<double>(lim);
 }
 inline scope_report make_scope_report(std::string name, const scope_stat& u, const limit& l) {
-  scope_report r{std::move(name), u, l};
+  scope_report r;
+  r.name = std::move(name);
+  r.usage = u;
+  r.lim = l;
   r.memory = fraction(u.memory, l.memory);
   r.streams = std::max({fraction(u.streams_inbound, l.streams_inbound), fraction(u.streams_outbound, l.streams_outbound),
                         fraction(u.streams(), l.streams)});
