@@ -190,6 +190,7 @@ class node {
       if (ec) return;  // the acceptor was closed (stopping)
       ++counters_.accepted;
       boost::system::error_code ep_ec;
+      s.set_option(tcp::no_delay(true), ep_ec);  // small frames go out at once
       const auto remote = s.remote_endpoint(ep_ec);
       const std::string addr = "/ip4/" + remote.address().to_string() + "/tcp/" + std::to_string(remote.port());
       // rcmgr: a socket is a connection and a file descriptor, charged to transient until the

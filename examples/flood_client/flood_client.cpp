@@ -12,7 +12,8 @@
 // became of the half-open connections.
 //
 // Usage: flood_client --port N [--honest 16] [--rate-ms 25] [--seconds 6] [--request-bytes 1024]
-//                     [--abusive-mib 512] [--frame-kib 1024] [--frames-per-stream 2]
+//                     [--abusive-mib 512] [--frame-kib 1024] [--frames-per-stream 1]
+//                     [--streams-per-burst 16] [--data-streams-per-burst 4]
 //                     [--half-open 200] [--max-seconds 40]
 // Connects to 127.0.0.1 only.
 #include <boost/asio/connect.hpp>
@@ -52,7 +53,9 @@ struct options {
   int request_bytes = 1024;
   int abusive_mib = 512;      ///< most the abusive peer sends in total (MiB)
   int frame_kib = 1024;       ///< its frame size (KiB)
-  int frames_per_stream = 2;
+  int frames_per_stream = 1;
+  int streams_per_burst = 16;
+  int data_streams_per_burst = 4;  ///< the others stay open and idle
   int half_open = 200;
   int max_seconds = 40;       ///< hard bound on the whole run
 };
@@ -75,6 +78,8 @@ class peer_conn : public std::enable_shared_from_this<peer_conn> {
   void connect(unsigned short port) {
     sock_.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), [self = shared_from_this()](const boost::system::error_code& ec) {
       if (ec) return self->on_closed(true);
+      boost::system::error_code ignored;
+      self->sock_.set_option(tcp::no_delay(true), ignored);  // small frames go out at once
       self->on_connected();
     });
   }
@@ -269,19 +274,27 @@ class abusive_peer : public peer_conn {
     // Keep a few frames queued; stop after the budget or the time.
     const std::uint64_t budget = std::uint64_t(opts_.abusive_mib) << 20;
     if (stopping_ || closed() || res_.abusive_bytes >= budget || clock_type::now() >= stop_at_) return;
-    sid_ += 2;
-    ++res_.abusive_opened;
-    send(frame_type::open, sid_, std::vector<unsigned char>(node_proto::upload_protocol.begin(), node_proto::upload_protocol.end()));
-    for (int i = 0; i < opts_.frames_per_stream; ++i) {
-      send_shared(frame_type::data, sid_, frame_);
-      res_.abusive_bytes += frame_->size();
+    // a burst of new streams, then large frames on each of them; none is ever closed
+    const std::uint32_t first = sid_ + 2;
+    for (int i = 0; i < opts_.streams_per_burst; ++i) {
+      sid_ += 2;
+      ++res_.abusive_opened;
+      send(frame_type::open, sid_, std::vector<unsigned char>(node_proto::upload_protocol.begin(), node_proto::upload_protocol.end()));
+    }
+    const std::uint32_t last_with_data = first + 2 * std::uint32_t(opts_.data_streams_per_burst - 1);
+    for (std::uint32_t s = first; s <= sid_ && s <= last_with_data; s += 2) {
+      for (int i = 0; i < opts_.frames_per_stream; ++i) {
+        send_shared(frame_type::data, s, frame_);
+        res_.abusive_bytes += frame_->size();
+      }
     }
   }
-  void on_frame(const node_proto::header& h, const std::vector<unsigned char>&) override {
+  void on_frame(const node_proto::header& h, const std::vector<unsigned char>& p) override {
     if (h.type == frame_type::open_ok) {
       open_.insert(h.stream);
       res_.abusive_max_streams = std::max(res_.abusive_max_streams, std::int64_t(open_.size()));
     } else if (h.type == frame_type::reset) {
+      if (res_.abusive_reset == 0) std::cerr << "abusive peer: first reset: " << std::string(p.begin(), p.end()) << '\n';
       ++res_.abusive_reset;
       open_.erase(h.stream);
     } else if (h.type == frame_type::goaway) {
@@ -339,6 +352,8 @@ int main(int argc, char** argv) {
     else if (a == "--abusive-mib") o.abusive_mib = v;
     else if (a == "--frame-kib") o.frame_kib = v;
     else if (a == "--frames-per-stream") o.frames_per_stream = v;
+    else if (a == "--streams-per-burst") o.streams_per_burst = v;
+    else if (a == "--data-streams-per-burst") o.data_streams_per_burst = v;
     else if (a == "--half-open") o.half_open = v;
     else if (a == "--max-seconds") o.max_seconds = v;
     else return std::cerr << "unknown option " << a << '\n', 2;
@@ -347,6 +362,9 @@ int main(int argc, char** argv) {
   o.honest = std::clamp(o.honest, 0, 200);
   o.half_open = std::clamp(o.half_open, 0, 1000);
   o.frame_kib = std::clamp(o.frame_kib, 1, int(node_proto::max_payload >> 10));
+  o.frames_per_stream = std::clamp(o.frames_per_stream, 1, 64);
+  o.streams_per_burst = std::clamp(o.streams_per_burst, 1, 256);
+  o.data_streams_per_burst = std::clamp(o.data_streams_per_burst, 1, o.streams_per_burst);
 
   net::io_context io(1);
   results res;
