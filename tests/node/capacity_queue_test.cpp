@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 
 #include <atomic>
+#include <functional>
 #include <chrono>
 #include <optional>
 #include <random>
@@ -212,11 +213,12 @@ TEST_CASE("releases take no lock and wake nobody when nobody waits", "[asio]") {
 
 TEST_CASE("no wakeup is lost between a releasing thread and a waiting event loop", "[asio]") {
   // Each round: the releaser holds the whole limit; the loop asks for it and waits; the releaser
-  // frees it at a random moment (before, during or after the loop registers). Every request must
-  // be granted; a lost wakeup would leave it to its 10 s deadline and fail the round.
+  // frees it at a random moment (before the loop's first try, between that try and its
+  // registration, or after). Every request must be granted; a lost wakeup would leave it to its
+  // 10 s deadline and fail the round.
   // The releaser's memory is on streams of its own, charged to the same peer as the waiter's:
   // each thread touches only its own streams' handles, as the threading rules require.
-  constexpr int rounds = 300;
+  constexpr int rounds = 2000;
   auto limits = unlimited_limits();
   limits.set<lp::peer_scope>(memory_only(1000));
   waiting_manager mgr{limits};
@@ -244,8 +246,8 @@ TEST_CASE("no wakeup is lost between a releasing thread and a waiting event loop
     REQUIRE(holds[std::size_t(r)].grow(1000));
     std::optional<outcome> got;
     int n = 0;
+    round.store(r);  // the releaser may now free the memory at any point of async_reserve
     q.async_reserve(1000, rcmgr::priority::always, 10s, record(got, n));
-    round.store(r);
     io.restart();
     while (!got) io.run_one_for(1s);  // ends by the request's own deadline at worst
     if (got->ec) ++failed;
@@ -257,4 +259,52 @@ TEST_CASE("no wakeup is lost between a releasing thread and a waiting event loop
   CHECK(granted == rounds);
   CHECK(failed == 0);
   CHECK(peer_stat(mgr, peer_a).memory == 0);
+}
+
+namespace {
+/// capacity_signal plus a hook run on the waiting thread right after a refusal: the moment
+/// between a waiter's failed try and its registration.
+struct racing_signal : rcmgr::capacity_signal {
+  std::function<void()> after_refusal;
+  void on_event(const rcmgr::scope_event& e) noexcept {
+    if (e.what == rcmgr::scope_event::type::reserve_refused && after_refusal) after_refusal();
+    capacity_signal::on_event(e);
+  }
+};
+}  // namespace
+
+TEST_CASE("a release between a waiter's refusal and its registration is not lost", "[asio]") {
+  // Deterministic: another thread releases while the waiting thread is stopped just after its
+  // reservation was refused, before the queue registers with the signal. Only the queue's retry
+  // after registering can see that release.
+  using manager = rcmgr::resource_manager<rcmgr::thread_safe, rcmgr::observed_by<racing_signal>>;
+  auto limits = unlimited_limits();
+  limits.set<lp::peer_scope>(memory_only(1000));
+  manager mgr{limits};
+  auto s = take(mgr.open_stream(peer_a, direction::inbound));
+  auto other = take(mgr.open_stream(peer_a, direction::outbound));
+  auto hold = take(memory_reservation::reserve(other, 1000));
+  net::io_context io;
+  rcmgr::asio::capacity_queue q(io.get_executor(), s, mgr.observer());
+  std::atomic<bool> go{false}, released{false};
+  std::thread releaser([&] {
+    while (!go.load()) std::this_thread::yield();
+    hold.reset();  // nobody is registered yet: this release wakes nobody
+    released.store(true);
+  });
+  bool once = false;
+  mgr.observer().after_refusal = [&] {
+    if (std::exchange(once, true)) return;
+    go.store(true);
+    while (!released.load()) std::this_thread::yield();
+  };
+  std::optional<outcome> got;
+  int n = 0;
+  q.async_reserve(600, rcmgr::priority::always, 2s, record(got, n));
+  releaser.join();
+  io.restart();
+  for (int i = 0; i < 300 && !got; ++i) io.run_one_for(10ms);  // bounded by the 2 s deadline
+  REQUIRE(got);
+  CHECK_FALSE(got->ec);
+  CHECK(mgr.observer().wakes() == 0);  // granted by the retry, not by a wake
 }
