@@ -10,6 +10,7 @@
 #include <mutex>
 #include <ostream>
 
+#include "rcmgr/detail/platform.hpp"
 #include "rcmgr/errors.hpp"
 #include "rcmgr/resources.hpp"
 
@@ -118,7 +119,7 @@ class stream_logger {
  private:
   std::ostream* os_ = nullptr;
   bool trace_ = false;
-  std::mutex mu_;
+  detail::system_mutex mu_;  // std::mutex where the library has threads
 };
 
 namespace detail {

@@ -16,9 +16,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory_resource>
-#include <mutex>
 #include <type_traits>
 
+#include "rcmgr/detail/platform.hpp"
 #include "rcmgr/observer.hpp"
 
 namespace rcmgr {
@@ -74,6 +74,12 @@ struct null_mutex {
   constexpr void lock() noexcept {}
   constexpr void unlock() noexcept {}
 };
+
+#if RCMGR_HAS_THREADS
+using synchronized_pool = std::pmr::synchronized_pool_resource;
+#else
+using synchronized_pool = std::pmr::unsynchronized_pool_resource;  // never used: policy_set refuses thread_safe
+#endif
 }  // namespace detail
 
 /// Concurrency policy: plain integers, no locks. For a node driven by one event loop.
@@ -91,8 +97,8 @@ struct thread_safe {
   using rcmgr_concurrency_tag = void;
   template <class T>
   using cell = detail::atomic_cell<T>;
-  using mutex = std::mutex;
-  using pool_resource = std::pmr::synchronized_pool_resource;
+  using mutex = detail::system_mutex;
+  using pool_resource = detail::synchronized_pool;
   static constexpr bool concurrent = true;
 };
 
@@ -179,6 +185,9 @@ struct policy_set {
   static_assert((0 + ... + int(concurrency_policy<Ps>)) <= 1, "rcmgr manager: give at most one concurrency policy");
   static_assert((0 + ... + int(storage_policy<Ps>)) <= 1, "rcmgr manager: give at most one storage policy");
   static_assert((0 + ... + int(observer_policy<Ps>)) <= 1, "rcmgr manager: give at most one observer");
+  static_assert(RCMGR_HAS_THREADS || !pick<thread_safe, is_concurrency, Ps...>::type::concurrent,
+                "rcmgr manager: this standard library has no threads (no std::mutex); give rcmgr::single_threaded "
+                "as the concurrency policy");
   using concurrency = typename pick<thread_safe, is_concurrency, Ps...>::type;
   using storage = typename pick<hashed_storage, is_storage, Ps...>::type;
   using observer = typename pick<observed_by<no_observer>, is_observer, Ps...>::type::type;
