@@ -79,6 +79,19 @@ std::string_view key_text(const Key& k, std::string& buf) {
   }
 }
 
+/// Calls f with the text form of a key. A std::string exists only for keys that need
+/// to_string(): naming a scope in an error then uses no string at all for kinds without keys or
+/// with text keys, and a firmware that never allocates does not even link operator delete.
+template <class Key, class F>
+void with_key_text(const Key& k, F&& f) {
+  if constexpr (std::is_convertible_v<const Key&, std::string_view>) {
+    f(std::string_view(k));
+  } else {
+    const std::string buf = to_string(k);
+    f(std::string_view(buf));
+  }
+}
+
 // ---- nodes ------------------------------------------------------------------------------------
 
 /// A connection, stream or other per-object scope. Owned by its handle (one reference) and by
@@ -356,12 +369,12 @@ class core<Topology, Policy, type_list<Ks...>> {
   scope_name name_of(const node_t<K>& n) const {
     constexpr auto shape = kind_traits<K>::shape;
     scope_name s(kind_traits<K>::name);
-    std::string buf;
     if constexpr (shape == kind_shape::keyed) {
-      s.set_key(key_text(n.key, buf));
+      with_key_text(n.key, [&](std::string_view k) { s.set_key(k); });
     } else if constexpr (shape == kind_shape::view) {
-      std::string b2;  // stays empty (no allocation) for string-like keys
-      s.set_key(key_text(n.a->key, buf), '@', key_text(n.b->key, b2));
+      with_key_text(n.a->key, [&](std::string_view a) {
+        with_key_text(n.b->key, [&](std::string_view b) { s.set_key(a, '@', b); });
+      });
     }
     return s;
   }
