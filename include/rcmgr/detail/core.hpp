@@ -235,6 +235,10 @@ struct kind_state<Core, K, kind_shape::per_object> {
   [[no_unique_address]] typename Core::template limit_store_of<K> lim;
 };
 
+/// An empty member in place of one a kind does not need (distinct I: two can share no address).
+template <int I>
+struct no_member {};
+
 /// Keyed and view kinds: a table of live nodes, the default limit, and per-key overrides.
 /// Override stores are never freed while the manager lives (a reservation may be reading one
 /// without a lock); replaced ones are parked in `retired`.
@@ -250,8 +254,12 @@ struct kind_state<Core, K, S> {
   typename storage::template table<node_type> table;
   typename storage::template shared_store<sizeof(node_type), alignof(node_type)> pool;
   store lim;
-  std::unordered_map<okey, std::unique_ptr<store>, any_key_hash, std::equal_to<>> overrides;
-  std::vector<std::unique_ptr<store>> retired;
+  // Kinds with compile-time limits have no per-key limits: no map and no vector, so that a
+  // heap-free firmware does not even link their (de)allocation code.
+  [[no_unique_address]] std::conditional_t<kind_traits<K>::constant_limit, no_member<0>,
+                                           std::unordered_map<okey, std::unique_ptr<store>, any_key_hash, std::equal_to<>>>
+      overrides;
+  [[no_unique_address]] std::conditional_t<kind_traits<K>::constant_limit, no_member<1>, std::vector<std::unique_ptr<store>>> retired;
   kind_state() : table(Core::table_capacity) {}
 };
 
@@ -305,11 +313,20 @@ class core<Topology, Policy, type_list<Ks...>> {
 
   observer_type& observer() noexcept { return observer_; }
 
-  explicit core(const limit_set<Topology>& limits) : seed_(make_hash_seed(this)) {
+  explicit core(const limit_set<Topology>& limits) : seed_(initial_seed(this)) {
     (apply_kind_limits<Ks>(limits, true), ...);
   }
   core(const core&) = delete;
   core& operator=(const core&) = delete;
+  /// The tables' hash secret; a topology without keyed or view kinds has no table to key.
+  static hash_seed initial_seed(const void* where) noexcept {
+    if constexpr (((kind_traits<Ks>::shape == kind_shape::keyed || kind_traits<Ks>::shape == kind_shape::view) || ...)) {
+      return make_hash_seed(where);
+    } else {
+      (void)where;
+      return hash_seed{};
+    }
+  }
   ~core() {
     // Free what the tables still hold: scopes pinned by memory nobody released, or by handles
     // that outlive the manager (a caller bug; such handles must not be used afterwards).
