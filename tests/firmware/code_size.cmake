@@ -5,9 +5,11 @@
 # .text whose mangled name is in namespace rcmgr (_ZN[qualifiers]5rcmgr...): the engine, the
 # handles, result, error builders, including template instantiations for the firmware's
 # topology and their .isra/.part clones; one body with several names (a constructor's C1 and C2
-# symbols) once. Not counted: rcmgr code the compiler inlined into the
-# firmware's own functions (at -Os, small calls such as stat() or a handle's reserve_memory
-# wrapper), and library code rcmgr calls (memcpy, memset). "image .text" is the whole image's
+# symbols) once; also firmware code the compiler inlined into an rcmgr template it instantiates
+# (view<K>(key, f) with the firmware's f). The list is written to <image>.rcmgr_text.txt.
+# Not counted: rcmgr code the compiler inlined into the firmware's own functions (at -Os, small
+# calls such as stat() or a handle's reserve_memory wrapper), and library code rcmgr calls
+# (memcpy, memset). "image .text" is the whole image's
 # .text (arm-none-eabi-size -A): startup, the session, printing, libc.
 #
 # Fails if either figure of an image exceeds its committed value by more than 10%; warns when
@@ -36,14 +38,19 @@ foreach(image IN LISTS images)
   set(rcmgr_text 0)
   set(count 0)
   set(seen "")
+  set(listing "")
   foreach(line IN LISTS syms)
     # one body under several names (a constructor's complete and base-object symbols) counts once
-    if(line MATCHES "^([0-9a-fA-F]+) ([0-9a-fA-F]+) [TtWw] _ZN[rVKRO]*5rcmgr" AND NOT CMAKE_MATCH_1 IN_LIST seen)
+    if(line MATCHES "^([0-9a-fA-F]+) ([0-9a-fA-F]+) [TtWw] (_ZN[rVKRO]*5rcmgr.*)$" AND NOT CMAKE_MATCH_1 IN_LIST seen)
       list(APPEND seen ${CMAKE_MATCH_1})
       math(EXPR rcmgr_text "${rcmgr_text} + 0x${CMAKE_MATCH_2}")
+      math(EXPR size "0x${CMAKE_MATCH_2}" OUTPUT_FORMAT DECIMAL)
+      string(APPEND listing "${size} ${CMAKE_MATCH_3}\n")
       math(EXPR count "${count} + 1")
     endif()
   endforeach()
+  # what was counted, for `c++filt < <image>.rcmgr_text.txt`
+  file(WRITE ${BINARY_DIR}/${image}.rcmgr_text.txt "${listing}")
   execute_process(COMMAND ${SIZE} -A ${elf} OUTPUT_VARIABLE sections RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0 OR NOT sections MATCHES "\n\\.text[ \t]+([0-9]+)")
     message(FATAL_ERROR "${SIZE} -A ${elf}: no .text")
