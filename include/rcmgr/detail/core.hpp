@@ -79,6 +79,19 @@ std::string_view key_text(const Key& k, std::string& buf) {
   }
 }
 
+/// Calls f with the text form of a key. A std::string exists only for keys that need
+/// to_string(): naming a scope in an error then uses no string at all for kinds without keys or
+/// with text keys, and a firmware that never allocates does not even link operator delete.
+template <class Key, class F>
+void with_key_text(const Key& k, F&& f) {
+  if constexpr (std::is_convertible_v<const Key&, std::string_view>) {
+    f(std::string_view(k));
+  } else {
+    const std::string buf = to_string(k);
+    f(std::string_view(buf));
+  }
+}
+
 // ---- nodes ------------------------------------------------------------------------------------
 
 /// A connection, stream or other per-object scope. Owned by its handle (one reference) and by
@@ -222,6 +235,10 @@ struct kind_state<Core, K, kind_shape::per_object> {
   [[no_unique_address]] typename Core::template limit_store_of<K> lim;
 };
 
+/// An empty member in place of one a kind does not need (distinct I: two can share no address).
+template <int I>
+struct no_member {};
+
 /// Keyed and view kinds: a table of live nodes, the default limit, and per-key overrides.
 /// Override stores are never freed while the manager lives (a reservation may be reading one
 /// without a lock); replaced ones are parked in `retired`.
@@ -237,8 +254,12 @@ struct kind_state<Core, K, S> {
   typename storage::template table<node_type> table;
   typename storage::template shared_store<sizeof(node_type), alignof(node_type)> pool;
   store lim;
-  std::unordered_map<okey, std::unique_ptr<store>, any_key_hash, std::equal_to<>> overrides;
-  std::vector<std::unique_ptr<store>> retired;
+  // Kinds with compile-time limits have no per-key limits: no map and no vector, so that a
+  // heap-free firmware does not even link their (de)allocation code.
+  [[no_unique_address]] std::conditional_t<kind_traits<K>::constant_limit, no_member<0>,
+                                           std::unordered_map<okey, std::unique_ptr<store>, any_key_hash, std::equal_to<>>>
+      overrides;
+  [[no_unique_address]] std::conditional_t<kind_traits<K>::constant_limit, no_member<1>, std::vector<std::unique_ptr<store>>> retired;
   kind_state() : table(Core::table_capacity) {}
 };
 
@@ -297,11 +318,20 @@ class core<Topology, Policy, type_list<Ks...>> {
 
   observer_type& observer() noexcept { return observer_; }
 
-  explicit core(const limit_set<Topology>& limits) : seed_(make_hash_seed(this)) {
+  explicit core(const limit_set<Topology>& limits) : seed_(initial_seed(this)) {
     (apply_kind_limits<Ks>(limits, true), ...);
   }
   core(const core&) = delete;
   core& operator=(const core&) = delete;
+  /// The tables' hash secret; a topology without keyed or view kinds has no table to key.
+  static hash_seed initial_seed(const void* where) noexcept {
+    if constexpr (((kind_traits<Ks>::shape == kind_shape::keyed || kind_traits<Ks>::shape == kind_shape::view) || ...)) {
+      return make_hash_seed(where);
+    } else {
+      (void)where;
+      return hash_seed{};
+    }
+  }
   ~core() {
     // Free what the tables still hold: scopes pinned by memory nobody released, or by handles
     // that outlive the manager (a caller bug; such handles must not be used afterwards).
@@ -336,12 +366,12 @@ class core<Topology, Policy, type_list<Ks...>> {
   scope_name name_of(const node_t<K>& n) const {
     constexpr auto shape = kind_traits<K>::shape;
     scope_name s(kind_traits<K>::name);
-    std::string buf;
     if constexpr (shape == kind_shape::keyed) {
-      s.set_key(key_text(n.key, buf));
+      with_key_text(n.key, [&](std::string_view k) { s.set_key(k); });
     } else if constexpr (shape == kind_shape::view) {
-      std::string b2;  // stays empty (no allocation) for string-like keys
-      s.set_key(key_text(n.a->key, buf), '@', key_text(n.b->key, b2));
+      with_key_text(n.a->key, [&](std::string_view a) {
+        with_key_text(n.b->key, [&](std::string_view b) { s.set_key(a, '@', b); });
+      });
     }
     return s;
   }
