@@ -122,7 +122,8 @@ def describe(r, bound_mib):
         lines.append(f"  the server died: {s['crashed']} (exit {r['server_exit']}) while its address space was capped")
     elif s:
         lines.append(f"  server: {s['conns_refused']} connections refused at accept, {s['hello_timeouts']} closed for saying no hello, "
-                     f"{s['streams_refused']} streams and {s['windows_refused']} window growths refused")
+                     f"{s['streams_refused']} streams and {s['windows_refused']} window growths refused "
+                     f"({s.get('window_waits', 0)} frames waited for window memory, {s.get('windows_granted_after_wait', 0)} then granted)")
         sysst = s.get("system", {})
         lines.append(f"  after everyone left: {s['live_connections']} connections, {s['live_streams']} streams live"
                      + (f"; system holds {sysst.get('memory')} B, {sysst.get('streams_in')} streams, {sysst.get('conns_in')} connections, {sysst.get('fd')} fds; {s.get('live_peers')} peer scopes live" if sysst else ""))
@@ -182,6 +183,9 @@ def main():
             failures.append(f"protected run: {s['over_releases']} over-releases")
         if s["max_streams_one_peer"] > args.peer_streams:
             failures.append(f"protected run: the server admitted {s['max_streams_one_peer']} streams for one peer")
+    for r in (prot, unprot):
+        if r and any(m in r["server_stderr"] for m in ("runtime error:", "ERROR: AddressSanitizer", "WARNING: ThreadSanitizer")):
+            failures.append("a sanitizer reported an error in the server:\n" + r["server_stderr"][-1500:])
     if unprot:
         uc = unprot["client"]
         # The comparison must show something, and the unprotected run must have stayed bounded.
