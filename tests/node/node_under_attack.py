@@ -114,7 +114,8 @@ def describe(r, bound_mib):
     if c:
         lines.append(f"  honest requests: {c['honest_ok']} of {c['honest_total']} succeeded; latency p50 {c['p50_ms']:.2f} ms, p99 {c['p99_ms']:.2f} ms")
         lines.append(f"  abusive peer: {c['abusive_mib_sent']} MiB sent on {c['abusive_opened']} streams; at most {c['abusive_max_streams']} admitted at once; {c['abusive_reset']} reset by the server")
-        lines.append(f"  half-open burst: {c['half_open_connected']} connected, {c['half_open_closed_by_server']} closed by the server")
+        lines.append(f"  half-open burst: {c['half_open_connected']} connected, {c['half_open_closed_by_server']} closed by the server, "
+                     f"{c.get('half_open_closed_at_once', 0)} of them within 100 ms")
     else:
         lines.append("  the client produced no report")
     lines.append(f"  server resident memory: peak {r['rss_peak_mib']} MiB (bound {bound_mib} MiB = rcmgr limit + fixed overhead)")
