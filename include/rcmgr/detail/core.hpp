@@ -292,7 +292,9 @@ class core<Topology, Policy, type_list<Ks...>> {
 
   observer_type& observer() noexcept { return observer_; }
 
-  explicit core(const limit_set<Topology>& limits) : seed_(make_hash_seed(this)) {
+  // The seed mixes in this object's address only, as an integer: g++ -O2 warns
+  // (maybe-uninitialized) about a pointer to the object under construction passed as const void*.
+  explicit core(const limit_set<Topology>& limits) : seed_(make_hash_seed(reinterpret_cast<std::uintptr_t>(this))) {
     (apply_kind_limits<Ks>(limits, true), ...);
   }
   core(const core&) = delete;
