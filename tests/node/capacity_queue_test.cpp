@@ -323,3 +323,19 @@ TEST_CASE("a release between a waiter's refusal and its registration is not lost
   CHECK_FALSE(got->ec);
   CHECK(mgr.observer().wakes() == 0);  // granted by the retry, not by a wake
 }
+
+TEST_CASE("on the null manager every request is granted at once", "[asio]") {
+  rcmgr::null_resource_manager mgr;
+  rcmgr::capacity_signal signal;  // the null manager has no observer; nothing ever waits
+  net::io_context io;
+  auto s = take(mgr.open_stream(peer_a, direction::inbound));
+  rcmgr::asio::capacity_queue q(io.get_executor(), s, signal);
+  outcome_slot a;
+  int n = 0;
+  q.async_reserve(std::int64_t{1} << 40, rcmgr::priority::low, 1s, record(a, n));
+  run_ready(io);
+  REQUIRE(a);
+  CHECK_FALSE(a->ec);
+  CHECK(a->r.size() == std::int64_t{1} << 40);
+  CHECK(signal.waiting() == 0);
+}
