@@ -9,7 +9,9 @@
 //   open frame        open_stream(peer), set_protocol(name), a 16 KiB window at priority always;
 //                     refused: reset that stream, the connection goes on
 //   data frame        the stream's window grows at priority low to take the frame; refused: the
-//                     frame is read into a small fixed buffer and dropped, the stream is reset
+//                     frame waits up to 200 ms for memory (rcmgr::asio::capacity_queue), reading
+//                     nothing more from that connection; then it is read into a small fixed buffer
+//                     and dropped, and the stream is reset
 //   echo request      a span on the stream holds the response until it is written
 //   every frame out   charged to the connection until written; refused: the peer does not read,
 //                     close it
@@ -47,6 +49,8 @@
 #include <vector>
 
 #include "protocol.hpp"
+#include "rcmgr/asio/capacity_queue.hpp"
+#include "rcmgr/capacity_signal.hpp"
 #include "rcmgr/memory_reservation.hpp"
 #include "rcmgr/rcmgr.hpp"
 
@@ -56,12 +60,22 @@ using node_proto::frame_type;
 using node_proto::header;
 using rcmgr::memory_reservation;
 
+/// The manager's observer: refusal counters for the report, and the capacity signal that wakes
+/// streams waiting for window memory. (Two observers composed by hand: one type calling both.)
+struct node_observer : rcmgr::capacity_signal {
+  rcmgr::counting_observer counts;
+  void on_event(const rcmgr::scope_event& e) noexcept {
+    counts.on_event(e);
+    capacity_signal::on_event(e);
+  }
+};
+
 #if defined(RCMGR_NODE_UNPROTECTED)
 using manager_type = rcmgr::null_resource_manager;
 inline constexpr bool protected_node = false;
 #else
 // One event-loop thread drives everything: no atomics needed in the counters.
-using manager_type = rcmgr::resource_manager<rcmgr::single_threaded, rcmgr::observed_by<rcmgr::counting_observer>>;
+using manager_type = rcmgr::resource_manager<rcmgr::single_threaded, rcmgr::observed_by<node_observer>>;
 inline constexpr bool protected_node = true;
 #endif
 
@@ -70,6 +84,7 @@ namespace {
 constexpr std::size_t scratch_size = 4096;           ///< per connection: small frames, dropped payloads
 constexpr std::int64_t initial_window = 16 << 10;    ///< bytes a new stream may receive at once
 constexpr std::size_t max_control_payload = 256;     ///< hello and open payloads (bytes)
+constexpr auto window_wait = std::chrono::milliseconds(200);  ///< how long a frame waits for window memory
 
 struct options {
   unsigned short port = 0;
@@ -98,6 +113,7 @@ rcmgr::libp2p::limits node_limits(std::int64_t memory) {
 struct node_counters {
   std::uint64_t accepted = 0, conns_refused = 0, hello_timeouts = 0, peers_refused = 0;
   std::uint64_t streams_opened = 0, streams_refused = 0, windows_refused = 0, responses_refused = 0;
+  std::uint64_t window_waits = 0, windows_granted_after_wait = 0;
   std::uint64_t requests_served = 0, uploads_done = 0, slow_readers_closed = 0, protocol_errors = 0;
   std::uint64_t live_connections = 0, live_streams = 0;
   std::map<std::string, std::int64_t> max_streams_by_peer;  ///< most streams a peer had open at once
@@ -120,6 +136,7 @@ struct stream_state {
   memory_reservation window;                   ///< what the stream may hold received
   std::vector<std::vector<unsigned char>> upload;  ///< /upload: chunks received so far (exact sizes)
   std::int64_t held = 0;                      ///< bytes in `upload`
+  std::unique_ptr<rcmgr::asio::capacity_queue> waiting;  ///< made on the first wait for window memory
 };
 
 class connection : public std::enable_shared_from_this<connection> {
@@ -135,6 +152,8 @@ class connection : public std::enable_shared_from_this<connection> {
   void on_hello(std::size_t n);
   void on_open(std::size_t n);
   void on_data_header();
+  void read_data(std::size_t len);
+  std::unique_ptr<rcmgr::asio::capacity_queue> make_window_queue(const manager_type::stream& scope);
   void on_data(std::size_t n);
   void on_close_frame();
   void discard(std::size_t left, std::uint32_t reset_stream, std::string why);
@@ -254,6 +273,15 @@ class node {
 connection::connection(node& n, tcp::socket s, manager_type::connection scope, memory_reservation fixed)
     : node_(n), sock_(std::move(s)), scope_(std::move(scope)), fixed_(std::move(fixed)), hello_timer_(sock_.get_executor()) {
   ++node_.counters().live_connections;
+}
+
+std::unique_ptr<rcmgr::asio::capacity_queue> connection::make_window_queue(const manager_type::stream& scope) {
+#if defined(RCMGR_NODE_UNPROTECTED)
+  static node_observer never_signalled;  // the null manager never refuses, so nothing ever waits
+  return std::make_unique<rcmgr::asio::capacity_queue>(sock_.get_executor(), scope, never_signalled);
+#else
+  return std::make_unique<rcmgr::asio::capacity_queue>(sock_.get_executor(), scope, node_.manager().observer());
+#endif
 }
 
 void connection::start() {
@@ -384,19 +412,37 @@ void connection::on_open(std::size_t n) {
 
 void connection::on_data_header() {
   const std::size_t len = h_.length;
-  auto it = streams_.find(h_.stream);
+  const std::uint32_t id = h_.stream;
+  auto it = streams_.find(id);
   if (it == streams_.end()) return discard(len, 0, {});  // a stream already reset: drop its data
   stream_state& st = *it->second;
   // rcmgr: the window must hold what the stream already keeps plus this frame. Growing it is
-  // optional work, asked at priority low: refused, the window stays small and this stream is
-  // reset -- its peer, not the node, pays for sending more than the node can take.
+  // optional work, asked at priority low. Refused by a limit, the frame waits a little for memory
+  // to be released (reading nothing more from this connection meanwhile: TCP pushes back on the
+  // sender); still refused, the window stays small and this stream is reset -- its peer, not the
+  // node, pays for sending more than the node can take.
   const std::int64_t need = std::int64_t(sizeof(stream_state)) + st.held + std::int64_t(len);
-  if (need > st.window.size()) {
-    if (auto r = st.window.grow(need - st.window.size(), rcmgr::priority::low); !r) {
-      ++node_.counters().windows_refused;
-      return discard(len, h_.stream, r.error().message());
-    }
-  }
+  if (need <= st.window.size()) return read_data(len);
+  auto r = st.window.grow(need - st.window.size(), rcmgr::priority::low);
+  if (r) return read_data(len);
+  if (r.error().code != rcmgr::errc::limit_exceeded) return discard(len, id, r.error().message());
+  if (!st.waiting) st.waiting = make_window_queue(st.scope);
+  ++node_.counters().window_waits;
+  st.waiting->async_reserve(need - st.window.size(), rcmgr::priority::low, window_wait,
+                            [self = shared_from_this(), id, len, why = r.error().message()](std::error_code ec, memory_reservation more) {
+                              if (self->closed_) return;
+                              auto it = self->streams_.find(id);
+                              if (ec || it == self->streams_.end()) {
+                                ++self->node_.counters().windows_refused;
+                                return self->discard(len, id, why);
+                              }
+                              ++self->node_.counters().windows_granted_after_wait;
+                              it->second->window.merge(std::move(more));
+                              self->read_data(len);
+                            });
+}
+
+void connection::read_data(std::size_t len) {
   rx_.resize(len);
   rx_.shrink_to_fit();
   net::async_read(sock_, net::buffer(rx_), [self = shared_from_this(), len](const boost::system::error_code& ec, std::size_t) {
@@ -528,7 +574,8 @@ void node::report() {
      << (opts_.memory_mib << 20) << ",\"accepted\":" << c.accepted << ",\"conns_refused\":" << c.conns_refused
      << ",\"hello_timeouts\":" << c.hello_timeouts << ",\"peers_refused\":" << c.peers_refused << ",\"streams_opened\":"
      << c.streams_opened << ",\"streams_refused\":" << c.streams_refused << ",\"windows_refused\":" << c.windows_refused
-     << ",\"responses_refused\":" << c.responses_refused << ",\"requests_served\":" << c.requests_served
+     << ",\"responses_refused\":" << c.responses_refused << ",\"window_waits\":" << c.window_waits
+     << ",\"windows_granted_after_wait\":" << c.windows_granted_after_wait << ",\"requests_served\":" << c.requests_served
      << ",\"uploads_done\":" << c.uploads_done << ",\"slow_readers_closed\":" << c.slow_readers_closed
      << ",\"protocol_errors\":" << c.protocol_errors << ",\"live_connections\":" << c.live_connections
      << ",\"live_streams\":" << c.live_streams << ",\"max_streams_one_peer\":" << most;
@@ -539,9 +586,9 @@ void node::report() {
     os << ',';
     print_stat(os, "transient", mgr_.stat<rcmgr::libp2p::transient_scope>());
     os << ",\"over_releases\":" << mgr_.misuse().over_releases
-       << ",\"memory_refusals\":" << mgr_.observer().refusals(rcmgr::resource::memory)
-       << ",\"stream_refusals\":" << mgr_.observer().refusals(rcmgr::resource::streams)
-       << ",\"conn_refusals\":" << mgr_.observer().refusals(rcmgr::resource::conns);
+       << ",\"memory_refusals\":" << mgr_.observer().counts.refusals(rcmgr::resource::memory)
+       << ",\"stream_refusals\":" << mgr_.observer().counts.refusals(rcmgr::resource::streams)
+       << ",\"conn_refusals\":" << mgr_.observer().counts.refusals(rcmgr::resource::conns);
   }
 #endif
   os << "}\n";

@@ -67,6 +67,7 @@ struct results {
   std::uint64_t abusive_bytes = 0;
   bool abusive_closed_by_server = false;
   int half_open_connected = 0, half_open_closed_by_server = 0;
+  int half_open_closed_at_once = 0;  ///< closed by the server within 100 ms of connecting
 };
 
 /// A connection with a frame reader and a write queue.
@@ -319,9 +320,11 @@ class half_open_peer : public peer_conn {
  private:
   void on_connected() override {
     ++res_.half_open_connected;
-    sock_.async_wait(tcp::socket::wait_read, [self = std::static_pointer_cast<half_open_peer>(shared_from_this())](const boost::system::error_code& ec) {
+    const auto connected = clock_type::now();
+    sock_.async_wait(tcp::socket::wait_read, [self = std::static_pointer_cast<half_open_peer>(shared_from_this()), connected](const boost::system::error_code& ec) {
       if (!ec && !self->closed()) {
         ++self->res_.half_open_closed_by_server;  // readable without our hello: EOF from the server
+        if (clock_type::now() - connected < std::chrono::milliseconds(100)) ++self->res_.half_open_closed_at_once;
         self->close();
       }
     });
@@ -417,7 +420,8 @@ int main(int argc, char** argv) {
             << ",\"abusive_mib_sent\":" << (res.abusive_bytes >> 20)
             << ",\"abusive_closed_by_server\":" << (res.abusive_closed_by_server ? "true" : "false")
             << ",\"half_open\":" << o.half_open << ",\"half_open_connected\":" << res.half_open_connected
-            << ",\"half_open_closed_by_server\":" << res.half_open_closed_by_server << ",\"seconds\":"
+            << ",\"half_open_closed_by_server\":" << res.half_open_closed_by_server
+            << ",\"half_open_closed_at_once\":" << res.half_open_closed_at_once << ",\"seconds\":"
             << std::chrono::duration<double>(clock_type::now() - start).count() << "}" << std::endl;
   return 0;
 }

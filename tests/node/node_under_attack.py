@@ -114,7 +114,8 @@ def describe(r, bound_mib):
     if c:
         lines.append(f"  honest requests: {c['honest_ok']} of {c['honest_total']} succeeded; latency p50 {c['p50_ms']:.2f} ms, p99 {c['p99_ms']:.2f} ms")
         lines.append(f"  abusive peer: {c['abusive_mib_sent']} MiB sent on {c['abusive_opened']} streams; at most {c['abusive_max_streams']} admitted at once; {c['abusive_reset']} reset by the server")
-        lines.append(f"  half-open burst: {c['half_open_connected']} connected, {c['half_open_closed_by_server']} closed by the server")
+        lines.append(f"  half-open burst: {c['half_open_connected']} connected, {c['half_open_closed_by_server']} closed by the server, "
+                     f"{c.get('half_open_closed_at_once', 0)} of them within 100 ms")
     else:
         lines.append("  the client produced no report")
     lines.append(f"  server resident memory: peak {r['rss_peak_mib']} MiB (bound {bound_mib} MiB = rcmgr limit + fixed overhead)")
@@ -122,7 +123,8 @@ def describe(r, bound_mib):
         lines.append(f"  the server died: {s['crashed']} (exit {r['server_exit']}) while its address space was capped")
     elif s:
         lines.append(f"  server: {s['conns_refused']} connections refused at accept, {s['hello_timeouts']} closed for saying no hello, "
-                     f"{s['streams_refused']} streams and {s['windows_refused']} window growths refused")
+                     f"{s['streams_refused']} streams and {s['windows_refused']} window growths refused "
+                     f"({s.get('window_waits', 0)} frames waited for window memory, {s.get('windows_granted_after_wait', 0)} then granted)")
         sysst = s.get("system", {})
         lines.append(f"  after everyone left: {s['live_connections']} connections, {s['live_streams']} streams live"
                      + (f"; system holds {sysst.get('memory')} B, {sysst.get('streams_in')} streams, {sysst.get('conns_in')} connections, {sysst.get('fd')} fds; {s.get('live_peers')} peer scopes live" if sysst else ""))
@@ -182,6 +184,9 @@ def main():
             failures.append(f"protected run: {s['over_releases']} over-releases")
         if s["max_streams_one_peer"] > args.peer_streams:
             failures.append(f"protected run: the server admitted {s['max_streams_one_peer']} streams for one peer")
+    for r in (prot, unprot):
+        if r and any(m in r["server_stderr"] for m in ("runtime error:", "ERROR: AddressSanitizer", "WARNING: ThreadSanitizer")):
+            failures.append("a sanitizer reported an error in the server:\n" + r["server_stderr"][-1500:])
     if unprot:
         uc = unprot["client"]
         # The comparison must show something, and the unprotected run must have stayed bounded.

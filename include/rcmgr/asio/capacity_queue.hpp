@@ -12,7 +12,8 @@
 // std::error_code. The handler receives the memory_reservation, which gives the bytes back when
 // it goes away.
 //
-// The manager needs rcmgr::capacity_signal as (one of) its observers. The queue's operations and
+// The manager needs rcmgr::capacity_signal as (one of) its observers, and must outlive the
+// queue and every reservation it hands out. The queue's operations and
 // handlers run on its executor, which must not run them concurrently (an io_context run by one
 // thread, or a strand); releases may happen on any thread. Link rcmgr::asio (header-only: Boost
 // headers and Threads).
@@ -89,16 +90,19 @@ struct queue_state : std::enable_shared_from_this<queue_state> {
   static void wake(void* ctx) noexcept {
     auto* self = static_cast<queue_state*>(ctx);
     if (self->retry_posted.exchange(true, std::memory_order_acq_rel)) return;
-    // The state is alive: it is subscribed, and it unsubscribes (taking the signal's lock)
-    // before it can be destroyed. The posted retry keeps it alive from here on.
+    // The state's memory is valid here: it unsubscribes (taking the signal's lock) before it is
+    // freed. If it is already being destroyed there is nothing to retry. The posted retry keeps
+    // it alive from here on.
+    auto keep = self->weak_from_this().lock();
+    if (!keep) return;
 #if defined(__cpp_exceptions)
     try {
-      net::post(self->ex, [s = self->shared_from_this()] { s->on_retry(); });
+      net::post(self->ex, [s = std::move(keep)] { s->on_retry(); });
     } catch (...) {
       self->retry_posted.store(false);  // out of memory: the next release tries again
     }
 #else
-    net::post(self->ex, [s = self->shared_from_this()] { s->on_retry(); });
+    net::post(self->ex, [s = std::move(keep)] { s->on_retry(); });
 #endif
   }
   void on_retry() {

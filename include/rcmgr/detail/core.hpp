@@ -318,13 +318,15 @@ class core<Topology, Policy, type_list<Ks...>> {
 
   observer_type& observer() noexcept { return observer_; }
 
-  explicit core(const limit_set<Topology>& limits) : seed_(initial_seed(this)) {
+  // The seed mixes in this object's address only, as an integer: g++ -O2 warns
+  // (maybe-uninitialized) about a pointer to the object under construction passed as const void*.
+  explicit core(const limit_set<Topology>& limits) : seed_(initial_seed(reinterpret_cast<std::uintptr_t>(this))) {
     (apply_kind_limits<Ks>(limits, true), ...);
   }
   core(const core&) = delete;
   core& operator=(const core&) = delete;
   /// The tables' hash secret; a topology without keyed or view kinds has no table to key.
-  static hash_seed initial_seed(const void* where) noexcept {
+  static hash_seed initial_seed(std::uintptr_t where) noexcept {
     if constexpr (((kind_traits<Ks>::shape == kind_shape::keyed || kind_traits<Ks>::shape == kind_shape::view) || ...)) {
       return make_hash_seed(where);
     } else {
