@@ -20,9 +20,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <type_traits>
 
+#include "rcmgr/detail/platform.hpp"
 #include "rcmgr/observer.hpp"
 
 namespace rcmgr {
@@ -96,13 +96,13 @@ struct thread_safe {
   using rcmgr_concurrency_tag = void;
   template <class T>
   using cell = detail::atomic_cell<T>;
-  using mutex = std::mutex;
+  using mutex = detail::system_mutex;
   static constexpr bool concurrent = true;
 };
 
 /// Concurrency policy (the default, as thread_cached<>): thread_safe, plus a per-thread cache of
-/// memory on the scopes every thread shares (the singletons and the retained keyed kinds: in libp2p, system, transient, services
-/// and protocols), after gRPC's memory quota. A thread reserving through such a scope takes
+/// memory on the scopes every thread shares (the singletons and the retained keyed kinds: in
+/// libp2p, system, transient, services and protocols), after gRPC's memory quota. A thread reserving through such a scope takes
 /// ChunkBytes from its counter at once and serves its next reservations from that local stock,
 /// so two threads reserving through the same protocol no longer fight over one cache line.
 /// What changes, precisely (everything else is as under thread_safe, and peers, views,
@@ -221,6 +221,9 @@ struct policy_set {
   static_assert((0 + ... + int(concurrency_policy<Ps>)) <= 1, "rcmgr manager: give at most one concurrency policy");
   static_assert((0 + ... + int(storage_policy<Ps>)) <= 1, "rcmgr manager: give at most one storage policy");
   static_assert((0 + ... + int(observer_policy<Ps>)) <= 1, "rcmgr manager: give at most one observer");
+  static_assert(RCMGR_HAS_THREADS || !pick<thread_cached<>, is_concurrency, Ps...>::type::concurrent,
+                "rcmgr manager: this standard library has no threads (no std::mutex); give rcmgr::single_threaded "
+                "as the concurrency policy");
   // The default is thread_cached<>: see docs/design.md, "The default concurrency policy".
   using concurrency = typename pick<thread_cached<>, is_concurrency, Ps...>::type;
   using storage = typename pick<hashed_storage, is_storage, Ps...>::type;
@@ -236,7 +239,7 @@ struct policy_set {
   /// The same policies in one fixed order, all named: resource_manager<> and
   /// resource_manager<thread_cached<>> (or <hashed_storage, thread_cached<>>) share one engine
   /// type, so a program instantiates, and an explicit instantiation covers, each engine once.
-  using canonical = policy_set<concurrency, storage, observed_by<observer>>;
+  using canonical = policy_set<concurrency, storage, typename pick<observed_by<no_observer>, is_observer, Ps...>::type>;
 };
 
 /// The storage policy of an engine policy (a policy_set, or a bare concurrency policy).
