@@ -577,9 +577,15 @@ class core<Topology, Policy, type_list<Ks...>> {
     auto* n = ::new (mem) node_t<K>();
     // bind the parents named at open
     error bind_err;
-    bool bound = bind_open_parents<K>(*n, bind_err, std::make_index_sequence<parents.size()>{}, std::forward<Args>(args)...);
+    mask_t created = 0;  // keyed parents this call created
+    bool bound = bind_open_parents<K>(*n, bind_err, created, std::make_index_sequence<parents.size()>{},
+                                      std::forward<Args>(args)...);
     if (bound && !bind_views<K, 0u, 0u>(*n, bind_err)) bound = false;
     if (!bound) {
+      if (is_storage_error(bind_err.code)) {
+        unbind_mask<K>(*n, view_mask());
+        discard_created_parents<K>(*n, created);
+      }
       unbind<K>(*n, 0);
       destroy_object<K>(n);
       notify_open<K>(&bind_err);
@@ -656,16 +662,22 @@ class core<Topology, Policy, type_list<Ks...>> {
     return dispatch_state<K>(n.state, [&](auto s) -> result<void> {
       constexpr unsigned S = decltype(s)::value;
       constexpr unsigned S2 = S | (1u << b);
+      [[maybe_unused]] mask_t created = 0;
       if constexpr (!graph::valid_state(i, S2)) {
         return state_error<K>(n, errc::not_attached, prerequisite_text<K, P>());
       } else {
         if constexpr (keyed) {
           errc why{};
-          auto* pn = acquire<P>(key..., why);
+          bool fresh = false;
+          auto* pn = acquire<P>(key..., why, &fresh);
           if (pn == nullptr) return storage_error<P>(why);
           n.parents[graph::slot(i, p)] = pn;
+          created = fresh ? bit(p) : 0;
         }
         if (error full; !bind_views<K, S, S2>(n, full)) {
+          // Out of storage: undo everything, including a retained scope this call created.
+          unbind_mask<K>(n, (graph::direct(i, S2) & ~graph::direct(i, S)) & view_mask());
+          discard_created_parents<K>(n, created);
           unbind_mask<K>(n, graph::direct(i, S2) & ~graph::direct(i, S));
           return full;
         }
@@ -773,12 +785,12 @@ class core<Topology, Policy, type_list<Ks...>> {
   /// an allocation failed (out_of_memory), or the key is longer than the storage policy keeps
   /// inline (invalid_argument).
   template <class K, class Key>
-  node_t<K>* acquire(const Key& key, errc& why) {
+  node_t<K>* acquire(const Key& key, errc& why, bool* created = nullptr) {
     static_assert(kind_traits<K>::shape == kind_shape::keyed);
     using public_key = typename key_of<K>::type;
     if constexpr (!string_like<Key> && !std::is_same_v<Key, public_key>) {
       // Hash what the table stores: std::hash of the kind's key type, not of the argument's.
-      return acquire<K>(public_key(key), why);
+      return acquire<K>(public_key(key), why, created);
     } else {
       using st = storage_traits<Policy>;
       if constexpr (st::template length_checked<public_key>) {
@@ -819,10 +831,45 @@ class core<Topology, Policy, type_list<Ks...>> {
 #endif
         if constexpr (!kind_traits<K>::constant_limit) n->lim.publish(store_for<K>(ks, n->key));
         ks.table.insert(h, n);
+        if (created != nullptr) *created = true;
       }
       n->refs.fetch_add(1);
       return n;
     }
+  }
+
+  static constexpr bool is_storage_error(errc e) noexcept {
+    return e == errc::out_of_memory || e == errc::too_many_scopes || e == errc::invalid_argument;
+  }
+  /// Undoes the creation of a retained keyed scope (a protocol, a service) by an operation that
+  /// then failed for want of storage, so that the failure leaves nothing behind: removes it when
+  /// the caller's reference is the only one and it holds nothing. Collected kinds (peers) need
+  /// no help: dropping the reference collects them. True when removed (with the reference).
+  template <class P>
+  bool discard_created(node_t<P>* n) noexcept {
+    auto& ks = state<P>();
+    std::lock_guard lk(ks.mu);
+    if (n->refs.load() != 1 || !n->rc.empty() || n->direct_memory.load() != 0) return false;
+    ks.table.erase(n->hash, n);
+    n->~node_t<P>();
+    ks.pool.deallocate(n);
+    return true;
+  }
+  template <class K>
+  void discard_created_parents(node_t<K>& n, mask_t created) noexcept {
+    auto one = [&]<class PK>(std::type_identity<PK>) {
+      if constexpr (kind_traits<PK>::shape == kind_shape::keyed && lifetime_retains<PK>::value && is_per_object<K> &&
+                    !kind_traits<K>::is_span) {
+        constexpr int s = graph::slot(index<K>, index<PK>);
+        if constexpr (s >= 0) {
+          void*& slot = n.parents[std::size_t(s)];
+          if ((created & bit(index<PK>)) && slot != nullptr && discard_created<PK>(static_cast<node_t<PK>*>(slot))) slot = nullptr;
+        }
+      }
+    };
+    (void)one;
+    (void)created;
+    (one(std::type_identity<Ks>{}), ...);
   }
 
   /// Finds or creates the view scope of (a, b); the caller holds references to a and b.
@@ -1201,23 +1248,25 @@ class core<Topology, Policy, type_list<Ks...>> {
     return prerequisite_text_storage<K, P>.view();
   }
   template <class K, std::size_t... J, class... Args>
-  bool bind_open_parents(node_t<K>& n, error& err, std::index_sequence<J...>, Args&&... args) {
+  bool bind_open_parents(node_t<K>& n, error& err, mask_t& created, std::index_sequence<J...>, Args&&... args) {
     [[maybe_unused]] constexpr auto parents = open_parent_indices<K>();
     bool ok = true;
-    ((ok = ok && bind_one<K, parents[J]>(n, err, std::forward<Args>(args))), ...);
+    ((ok = ok && bind_one<K, parents[J]>(n, err, created, std::forward<Args>(args))), ...);
     return ok;
   }
   template <class K, int P, class Arg>
-  bool bind_one(node_t<K>& n, error& err, Arg&& arg) {
+  bool bind_one(node_t<K>& n, error& err, mask_t& created, Arg&& arg) {
     using PK = kind_at<P>;
     if constexpr (kind_traits<PK>::shape == kind_shape::keyed) {
       errc why{};
-      auto* pn = acquire<PK>(arg, why);
+      bool fresh = false;
+      auto* pn = acquire<PK>(arg, why, &fresh);
       if (pn == nullptr) {
         err = storage_error<PK>(why);
         return false;
       }
       n.parents[graph::slot(index<K>, P)] = pn;
+      if (fresh) created |= bit(P);
       return true;
     } else {
       auto* o = arg.rcmgr_node();  // a handle of the owner kind
