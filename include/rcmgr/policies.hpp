@@ -215,9 +215,6 @@ struct policy_set {
   static_assert((0 + ... + int(concurrency_policy<Ps>)) <= 1, "rcmgr manager: give at most one concurrency policy");
   static_assert((0 + ... + int(storage_policy<Ps>)) <= 1, "rcmgr manager: give at most one storage policy");
   static_assert((0 + ... + int(observer_policy<Ps>)) <= 1, "rcmgr manager: give at most one observer");
-  static_assert(RCMGR_HAS_THREADS || !pick<thread_safe, is_concurrency, Ps...>::type::concurrent,
-                "rcmgr manager: this standard library has no threads (no std::mutex); give rcmgr::single_threaded "
-                "as the concurrency policy");
   using concurrency = typename pick<thread_safe, is_concurrency, Ps...>::type;
   using storage = typename pick<hashed_storage, is_storage, Ps...>::type;
   using observer = typename pick<observed_by<no_observer>, is_observer, Ps...>::type::type;
@@ -229,6 +226,11 @@ struct policy_set {
   static constexpr bool concurrent = concurrency::concurrent;
   static constexpr std::int64_t memory_cache_chunk = memory_cache_of<concurrency>::chunk;
   static constexpr unsigned memory_cache_slots = memory_cache_of<concurrency>::slots;
+  // Last, once every member exists: clang stops declaring members at a failed assertion, and
+  // the engine would then add an error per member it reads.
+  static_assert(RCMGR_HAS_THREADS || !concurrent,
+                "rcmgr manager: this standard library has no threads (no std::mutex); give rcmgr::single_threaded "
+                "as the concurrency policy");
 };
 
 /// The storage policy of an engine policy (a policy_set, or a bare concurrency policy).
