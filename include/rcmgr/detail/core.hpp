@@ -550,7 +550,7 @@ class core<Topology, Policy, type_list<Ks...>> {
     void* mem = object_store<K>().allocate();
     if (mem == nullptr) {
       error e = storage_error<K>(store_exhausted);
-      notify_open<K>(&e);
+      notify_open<K>(&e, nullptr, dir, use_fd);
       return e;
     }
     auto* n = ::new (mem) node_t<K>();
