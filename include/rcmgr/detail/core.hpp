@@ -297,9 +297,18 @@ class core<Topology, Policy, type_list<Ks...>> {
 
   observer_type& observer() noexcept { return observer_; }
 
+#if defined(__GNUC__) && !defined(__clang__)
+// make_hash_seed reads only the address of `this`, never the object; g++ 12 guesses otherwise
+// for some managers (e.g. with an observer) and warns that the object may be used uninitialized.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
   explicit core(const limit_set<Topology>& limits) : seed_(make_hash_seed(this)) {
     (apply_kind_limits<Ks>(limits, true), ...);
   }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
   core(const core&) = delete;
   core& operator=(const core&) = delete;
   ~core() {
