@@ -17,8 +17,15 @@ namespace {
 
 using prom_manager = rcmgr::resource_manager<rcmgr::observed_by<rcmgr::prometheus::metrics_observer>>;
 
+rcmgr::libp2p::limits roomy() {  // default limits, but system and transient take every peer
+  auto l = rcmgr::libp2p::default_limits();
+  l.set<rcmgr::libp2p::system_scope>(rcmgr::limit{});
+  l.set<rcmgr::libp2p::transient_scope>(rcmgr::limit{});
+  return l;
+}
+
 struct node {
-  prom_manager mgr{rcmgr::libp2p::default_limits()};
+  prom_manager mgr{roomy()};
   std::vector<prom_manager::connection> conns;
   std::vector<prom_manager::stream> streams;
   explicit node(int peers) {
