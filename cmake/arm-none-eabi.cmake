@@ -1,6 +1,7 @@
 # Toolchain file for bare-metal Arm Cortex-M4 with Debian's gcc-arm-none-eabi and
 # libstdc++-arm-none-eabi-newlib:
-#   cmake -S examples/firmware -B build-firmware -DCMAKE_TOOLCHAIN_FILE=cmake/arm-none-eabi.cmake
+#   cmake -S examples/firmware -B build-firmware -DCMAKE_TOOLCHAIN_FILE=$PWD/cmake/arm-none-eabi.cmake
+# (from the repository root; CMake looks a relative toolchain path up from the build directory)
 # Hard float (the M4's single-precision FPU, which QEMU's mps2-an386 models); the multilib
 # thumb/v7e-m+fp/hard of newlib and libstdc++ matches these flags.
 set(CMAKE_SYSTEM_NAME Generic)

@@ -3,8 +3,9 @@
 // static_storage<4> (at most 4 live connections and 4 live streams, their nodes inside the
 // manager object: no heap), run on a Cortex-M4. The session is examples/embedded_node.cpp's:
 // streams reserve buffers until a stream, a connection and finally the device refuse, then a
-// connection is closed under its streams. Every step is checked; the exit status is the number
-// of steps that went otherwise.
+// connection is closed under its streams; once everything has ended, all 4 slots of each kind
+// are used again. Every step is checked; the exit status is the number of steps that went
+// otherwise.
 #include <array>
 #include <memory>
 #include <new>
@@ -86,6 +87,22 @@ void session(manager& mgr) {
   firmware::check(mgr.stat<em::system_scope>().empty(), "the device holds nothing once everything closed");
 }
 
+/// Once every handle is gone, all max_scopes (4) connection and stream slots can be used again.
+void slots_free_again(manager& mgr) {
+  board::print("every slot free again:\n");
+  auto c1 = mgr.open<em::connection_scope>(direction::outbound, false);
+  auto c2 = mgr.open<em::connection_scope>(direction::outbound, false);
+  auto c3 = mgr.open<em::connection_scope>(direction::inbound, false);
+  auto c4 = mgr.open<em::connection_scope>(direction::inbound, false);
+  step("open 4 connections", !c1 ? c1 : !c2 ? c2 : !c3 ? c3 : c4, accepted);  // the first refused, if any
+  if (!c1) return;
+  auto s1 = mgr.open<em::stream_scope>(direction::outbound, false, *c1);
+  auto s2 = mgr.open<em::stream_scope>(direction::outbound, false, *c1);
+  auto s3 = mgr.open<em::stream_scope>(direction::inbound, false, *c1);
+  auto s4 = mgr.open<em::stream_scope>(direction::inbound, false, *c1);
+  step("open 4 streams on one of them", !s1 ? s1 : !s2 ? s2 : !s3 ? s3 : s4, accepted);
+}
+
 }  // namespace
 
 int main() {
@@ -93,6 +110,7 @@ int main() {
   // 40 KiB for network buffers and at most 4 connections on this device
   auto* mgr = ::new (static_cast<void*>(manager_space)) manager(em::device_limits(40 * em::kib, 4));
   session(*mgr);
+  slots_free_again(*mgr);
   std::destroy_at(mgr);
   firmware::print_ram(sizeof(manager));
   board::print(firmware::failures == 0 ? "result: all steps as expected\n" : "result: some steps NOT as expected\n");

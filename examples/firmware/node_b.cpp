@@ -1,7 +1,8 @@
 // Firmware (b): the embedded node with a keyed kind, peers (peer_node.hpp), on the
 // single-threaded manager with static_storage<4>: at most 4 live peers, 4 connections and 4
 // streams, all inside the manager object. Peers come and go; a peer's limit refuses its third
-// connection; the peer table fills up and a fifth peer is refused until one leaves.
+// connection; the peer table fills up and a fifth peer is refused until one leaves; once
+// everyone has left, all 4 slots of each kind are used again.
 // Every step is checked; the exit status is the number of steps that went otherwise.
 #include <array>
 #include <memory>
@@ -117,6 +118,25 @@ void session(manager& mgr) {
   firmware::check(mgr.live_count<ep::peer_scope>() == 0, "no peer scope is left");
 }
 
+/// Once every handle is gone, all max_scopes (4) peer, connection and stream slots can be used again.
+void slots_free_again(manager& mgr) {
+  board::print("every slot free again:\n");
+  const peer_id f("12D3KooWFoxtrotPeerOfTheEmbeddedNode"), g("12D3KooWGolfPeerOfTheEmbeddedNode"),
+      h("12D3KooWHotelPeerOfTheEmbeddedNode"), i("12D3KooWIndiaPeerOfTheEmbeddedNode");
+  auto c1 = mgr.open<ep::connection_scope>(direction::outbound, false, f);
+  auto c2 = mgr.open<ep::connection_scope>(direction::outbound, false, g);
+  auto c3 = mgr.open<ep::connection_scope>(direction::inbound, false, h);
+  auto c4 = mgr.open<ep::connection_scope>(direction::inbound, false, i);
+  step("open 4 connections to 4 new peers", !c1 ? c1 : !c2 ? c2 : !c3 ? c3 : c4, accepted);  // the first refused, if any
+  if (!c1) return;
+  auto s1 = mgr.open<ep::stream_scope>(direction::outbound, false, *c1);
+  auto s2 = mgr.open<ep::stream_scope>(direction::outbound, false, *c1);
+  auto s3 = mgr.open<ep::stream_scope>(direction::inbound, false, *c1);
+  auto s4 = mgr.open<ep::stream_scope>(direction::inbound, false, *c1);
+  step("open 4 streams on one of them", !s1 ? s1 : !s2 ? s2 : !s3 ? s3 : s4, accepted);
+  firmware::check(mgr.live_count<ep::peer_scope>() == max_scopes, "4 peers live");
+}
+
 }  // namespace
 
 int main() {
@@ -125,6 +145,7 @@ int main() {
   // 64 KiB for network buffers and at most 8 connections on this device (4 fit in the storage)
   auto* mgr = ::new (static_cast<void*>(manager_space)) manager(ep::device_limits(64 * embedded::kib, 8));
   session(*mgr);
+  slots_free_again(*mgr);
   std::destroy_at(mgr);
   firmware::print_ram(sizeof(manager));
   board::print(firmware::failures == 0 ? "result: all steps as expected\n" : "result: some steps NOT as expected\n");

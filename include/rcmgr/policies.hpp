@@ -221,9 +221,6 @@ struct policy_set {
   static_assert((0 + ... + int(concurrency_policy<Ps>)) <= 1, "rcmgr manager: give at most one concurrency policy");
   static_assert((0 + ... + int(storage_policy<Ps>)) <= 1, "rcmgr manager: give at most one storage policy");
   static_assert((0 + ... + int(observer_policy<Ps>)) <= 1, "rcmgr manager: give at most one observer");
-  static_assert(RCMGR_HAS_THREADS || !pick<thread_cached<>, is_concurrency, Ps...>::type::concurrent,
-                "rcmgr manager: this standard library has no threads (no std::mutex); give rcmgr::single_threaded "
-                "as the concurrency policy");
   // The default is thread_cached<>: see docs/design.md, "The default concurrency policy".
   using concurrency = typename pick<thread_cached<>, is_concurrency, Ps...>::type;
   using storage = typename pick<hashed_storage, is_storage, Ps...>::type;
@@ -240,6 +237,11 @@ struct policy_set {
   /// resource_manager<thread_cached<>> (or <hashed_storage, thread_cached<>>) share one engine
   /// type, so a program instantiates, and an explicit instantiation covers, each engine once.
   using canonical = policy_set<concurrency, storage, typename pick<observed_by<no_observer>, is_observer, Ps...>::type>;
+  // Last, once every member exists: clang stops declaring members at a failed assertion, and
+  // the engine would then add an error per member it reads.
+  static_assert(RCMGR_HAS_THREADS || !concurrent,
+                "rcmgr manager: this standard library has no threads (no std::mutex); give rcmgr::single_threaded "
+                "as the concurrency policy");
 };
 
 /// The storage policy of an engine policy (a policy_set, or a bare concurrency policy).

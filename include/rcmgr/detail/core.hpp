@@ -875,8 +875,12 @@ class core<Topology, Policy, type_list<Ks...>> {
   node_t<K>* acquire(const Key& key, errc& why, bool* created = nullptr) {
     static_assert(kind_traits<K>::shape == kind_shape::keyed);
     using public_key = typename key_of<K>::type;
-    if constexpr (!string_like<Key> && !std::is_same_v<Key, public_key>) {
-      // Hash what the table stores: std::hash of the kind's key type, not of the argument's.
+    if constexpr (!std::is_same_v<Key, public_key> &&
+                  (!string_like<Key> || !string_like<public_key> || std::is_trivially_copyable_v<public_key>)) {
+      // Hash and compare what the table stores: the kind's key type built from the argument
+      // (a peer_id from text, std::hash of the key type rather than of the argument's type).
+      // Only text for a std::string key is used as it is: its copy would allocate, and the
+      // string stores the text exactly.
       return acquire<K>(public_key(key), why, created);
     } else {
       using st = storage_traits<Policy>;
