@@ -15,6 +15,7 @@
 #include <tuple>
 #include <type_traits>
 
+#include "rcmgr/detail/platform.hpp"
 #include "rcmgr/errors.hpp"
 #include "rcmgr/resources.hpp"
 
@@ -237,7 +238,7 @@ class stream_logger {
  private:
   std::ostream* os_ = nullptr;
   bool trace_ = false;
-  std::mutex mu_;
+  detail::system_mutex mu_;  // std::mutex where the library has threads
 };
 
 namespace detail {

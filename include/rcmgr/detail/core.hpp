@@ -79,6 +79,19 @@ std::string_view key_text(const Key& k, std::string& buf) {
   }
 }
 
+/// Calls f with the text form of a key. A std::string exists only for keys that need
+/// to_string(): naming a scope in an error then uses no string at all for kinds without keys or
+/// with text keys, and a firmware that never allocates does not even link operator delete.
+template <class Key, class F>
+void with_key_text(const Key& k, F&& f) {
+  if constexpr (std::is_convertible_v<const Key&, std::string_view>) {
+    f(std::string_view(k));
+  } else {
+    const std::string buf = to_string(k);
+    f(std::string_view(buf));
+  }
+}
+
 // ---- nodes ------------------------------------------------------------------------------------
 
 /// A connection, stream or other per-object scope. Owned by its handle (one reference) and by
@@ -222,6 +235,10 @@ struct kind_state<Core, K, kind_shape::per_object> {
   [[no_unique_address]] typename Core::template limit_store_of<K> lim;
 };
 
+/// An empty member in place of one a kind does not need (distinct I: two can share no address).
+template <int I>
+struct no_member {};
+
 /// Keyed and view kinds: a table of live nodes, the default limit, and per-key overrides.
 /// Override stores are never freed while the manager lives (a reservation may be reading one
 /// without a lock); replaced ones are parked in `retired`.
@@ -237,8 +254,12 @@ struct kind_state<Core, K, S> {
   typename storage::template table<node_type> table;
   typename storage::template shared_store<sizeof(node_type), alignof(node_type)> pool;
   store lim;
-  std::unordered_map<okey, std::unique_ptr<store>, any_key_hash, std::equal_to<>> overrides;
-  std::vector<std::unique_ptr<store>> retired;
+  // Kinds with compile-time limits have no per-key limits: no map and no vector, so that a
+  // heap-free firmware does not even link their (de)allocation code.
+  [[no_unique_address]] std::conditional_t<kind_traits<K>::constant_limit, no_member<0>,
+                                           std::unordered_map<okey, std::unique_ptr<store>, any_key_hash, std::equal_to<>>>
+      overrides;
+  [[no_unique_address]] std::conditional_t<kind_traits<K>::constant_limit, no_member<1>, std::vector<std::unique_ptr<store>>> retired;
   kind_state() : table(Core::table_capacity) {}
 };
 
@@ -297,20 +318,22 @@ class core<Topology, Policy, type_list<Ks...>> {
 
   observer_type& observer() noexcept { return observer_; }
 
-#if defined(__GNUC__) && !defined(__clang__)
-// make_hash_seed reads only the address of `this`, never the object; g++ 12 guesses otherwise
-// for some managers (e.g. with an observer) and warns that the object may be used uninitialized.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-  explicit core(const limit_set<Topology>& limits) : seed_(make_hash_seed(this)) {
+  // The seed mixes in this object's address only, as an integer: g++ -O2 warns
+  // (maybe-uninitialized) about a pointer to the object under construction passed as const void*.
+  explicit core(const limit_set<Topology>& limits) : seed_(initial_seed(reinterpret_cast<std::uintptr_t>(this))) {
     (apply_kind_limits<Ks>(limits, true), ...);
   }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
   core(const core&) = delete;
   core& operator=(const core&) = delete;
+  /// The tables' hash secret; a topology without keyed or view kinds has no table to key.
+  static hash_seed initial_seed(std::uintptr_t where) noexcept {
+    if constexpr (((kind_traits<Ks>::shape == kind_shape::keyed || kind_traits<Ks>::shape == kind_shape::view) || ...)) {
+      return make_hash_seed(where);
+    } else {
+      (void)where;
+      return hash_seed{};
+    }
+  }
   ~core() {
     // Free what the tables still hold: scopes pinned by memory nobody released, or by handles
     // that outlive the manager (a caller bug; such handles must not be used afterwards).
@@ -345,12 +368,12 @@ class core<Topology, Policy, type_list<Ks...>> {
   scope_name name_of(const node_t<K>& n) const {
     constexpr auto shape = kind_traits<K>::shape;
     scope_name s(kind_traits<K>::name);
-    std::string buf;
     if constexpr (shape == kind_shape::keyed) {
-      s.set_key(key_text(n.key, buf));
+      with_key_text(n.key, [&](std::string_view k) { s.set_key(k); });
     } else if constexpr (shape == kind_shape::view) {
-      std::string b2;  // stays empty (no allocation) for string-like keys
-      s.set_key(key_text(n.a->key, buf), '@', key_text(n.b->key, b2));
+      with_key_text(n.a->key, [&](std::string_view a) {
+        with_key_text(n.b->key, [&](std::string_view b) { s.set_key(a, '@', b); });
+      });
     }
     return s;
   }
@@ -565,9 +588,15 @@ class core<Topology, Policy, type_list<Ks...>> {
     auto* n = ::new (mem) node_t<K>();
     // bind the parents named at open
     error bind_err;
-    bool bound = bind_open_parents<K>(*n, bind_err, std::make_index_sequence<parents.size()>{}, std::forward<Args>(args)...);
+    mask_t created = 0;  // keyed parents this call created
+    bool bound = bind_open_parents<K>(*n, bind_err, created, std::make_index_sequence<parents.size()>{},
+                                      std::forward<Args>(args)...);
     if (bound && !bind_views<K, 0u, 0u>(*n, bind_err)) bound = false;
     if (!bound) {
+      if (is_storage_error(bind_err.code)) {
+        unbind_mask<K>(*n, view_mask());
+        discard_created_parents<K>(*n, created);
+      }
       unbind<K>(*n, 0);
       destroy_object<K>(n);
       notify_open<K>(&bind_err, nullptr, dir, use_fd);
@@ -651,16 +680,22 @@ class core<Topology, Policy, type_list<Ks...>> {
     return dispatch_state<K>(n.state, [&](auto s) -> result<void> {
       constexpr unsigned S = decltype(s)::value;
       constexpr unsigned S2 = S | (1u << b);
+      [[maybe_unused]] mask_t created = 0;
       if constexpr (!graph::valid_state(i, S2)) {
         return state_error<K>(n, errc::not_attached, prerequisite_text<K, P>());
       } else {
         if constexpr (keyed) {
           errc why{};
-          auto* pn = acquire<P>(key..., why);
+          bool fresh = false;
+          auto* pn = acquire<P>(key..., why, &fresh);
           if (pn == nullptr) return storage_error<P>(why);
           n.parents[graph::slot(i, p)] = pn;
+          created = fresh ? bit(p) : 0;
         }
         if (error full; !bind_views<K, S, S2>(n, full)) {
+          // Out of storage: undo everything, including a retained scope this call created.
+          unbind_mask<K>(n, (graph::direct(i, S2) & ~graph::direct(i, S)) & view_mask());
+          discard_created_parents<K>(n, created);
           unbind_mask<K>(n, graph::direct(i, S2) & ~graph::direct(i, S));
           return full;
         }
@@ -837,12 +872,12 @@ class core<Topology, Policy, type_list<Ks...>> {
   /// an allocation failed (out_of_memory), or the key is longer than the storage policy keeps
   /// inline (invalid_argument).
   template <class K, class Key>
-  node_t<K>* acquire(const Key& key, errc& why) {
+  node_t<K>* acquire(const Key& key, errc& why, bool* created = nullptr) {
     static_assert(kind_traits<K>::shape == kind_shape::keyed);
     using public_key = typename key_of<K>::type;
     if constexpr (!string_like<Key> && !std::is_same_v<Key, public_key>) {
       // Hash what the table stores: std::hash of the kind's key type, not of the argument's.
-      return acquire<K>(public_key(key), why);
+      return acquire<K>(public_key(key), why, created);
     } else {
       using st = storage_traits<Policy>;
       if constexpr (st::template length_checked<public_key>) {
@@ -883,10 +918,45 @@ class core<Topology, Policy, type_list<Ks...>> {
 #endif
         if constexpr (!kind_traits<K>::constant_limit) n->lim.publish(store_for<K>(ks, n->key));
         ks.table.insert(h, n);
+        if (created != nullptr) *created = true;
       }
       n->refs.fetch_add(1);
       return n;
     }
+  }
+
+  static constexpr bool is_storage_error(errc e) noexcept {
+    return e == errc::out_of_memory || e == errc::too_many_scopes || e == errc::invalid_argument;
+  }
+  /// Undoes the creation of a retained keyed scope (a protocol, a service) by an operation that
+  /// then failed for want of storage, so that the failure leaves nothing behind: removes it when
+  /// the caller's reference is the only one and it holds nothing. Collected kinds (peers) need
+  /// no help: dropping the reference collects them. True when removed (with the reference).
+  template <class P>
+  bool discard_created(node_t<P>* n) noexcept {
+    auto& ks = state<P>();
+    std::lock_guard lk(ks.mu);
+    if (n->refs.load() != 1 || !n->rc.empty() || n->direct_memory.load() != 0) return false;
+    ks.table.erase(n->hash, n);
+    n->~node_t<P>();
+    ks.pool.deallocate(n);
+    return true;
+  }
+  template <class K>
+  void discard_created_parents(node_t<K>& n, mask_t created) noexcept {
+    auto one = [&]<class PK>(std::type_identity<PK>) {
+      if constexpr (kind_traits<PK>::shape == kind_shape::keyed && lifetime_retains<PK>::value && is_per_object<K> &&
+                    !kind_traits<K>::is_span) {
+        constexpr int s = graph::slot(index<K>, index<PK>);
+        if constexpr (s >= 0) {
+          void*& slot = n.parents[std::size_t(s)];
+          if ((created & bit(index<PK>)) && slot != nullptr && discard_created<PK>(static_cast<node_t<PK>*>(slot))) slot = nullptr;
+        }
+      }
+    };
+    (void)one;
+    (void)created;
+    (one(std::type_identity<Ks>{}), ...);
   }
 
   /// Finds or creates the view scope of (a, b); the caller holds references to a and b.
@@ -1265,23 +1335,25 @@ class core<Topology, Policy, type_list<Ks...>> {
     return prerequisite_text_storage<K, P>.view();
   }
   template <class K, std::size_t... J, class... Args>
-  bool bind_open_parents(node_t<K>& n, error& err, std::index_sequence<J...>, Args&&... args) {
+  bool bind_open_parents(node_t<K>& n, error& err, mask_t& created, std::index_sequence<J...>, Args&&... args) {
     [[maybe_unused]] constexpr auto parents = open_parent_indices<K>();
     bool ok = true;
-    ((ok = ok && bind_one<K, parents[J]>(n, err, std::forward<Args>(args))), ...);
+    ((ok = ok && bind_one<K, parents[J]>(n, err, created, std::forward<Args>(args))), ...);
     return ok;
   }
   template <class K, int P, class Arg>
-  bool bind_one(node_t<K>& n, error& err, Arg&& arg) {
+  bool bind_one(node_t<K>& n, error& err, mask_t& created, Arg&& arg) {
     using PK = kind_at<P>;
     if constexpr (kind_traits<PK>::shape == kind_shape::keyed) {
       errc why{};
-      auto* pn = acquire<PK>(arg, why);
+      bool fresh = false;
+      auto* pn = acquire<PK>(arg, why, &fresh);
       if (pn == nullptr) {
         err = storage_error<PK>(why);
         return false;
       }
       n.parents[graph::slot(index<K>, P)] = pn;
+      if (fresh) created |= bit(P);
       return true;
     } else {
       auto* o = arg.rcmgr_node();  // a handle of the owner kind
