@@ -182,7 +182,7 @@ struct observed_by<> {
 /// The observer of type T inside a manager's observer (itself, or a member of an observer_set),
 /// or nullptr if it has none.
 template <class T, class O>
-T* find_observer(O& o) noexcept {
+auto find_observer(O& o) noexcept -> std::conditional_t<std::is_const_v<O>, const T*, T*> {
   if constexpr (std::is_same_v<std::remove_const_t<O>, T>) return &o;
   else if constexpr (requires { std::remove_const_t<O>::template holds<T>; }) {
     if constexpr (std::remove_const_t<O>::template holds<T>) return &o.template get<T>();

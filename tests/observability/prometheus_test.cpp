@@ -2,12 +2,14 @@
 // after a known workload, and coverage of every query of go-libp2p's Grafana dashboard.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <fstream>
 #include <map>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -288,4 +290,41 @@ TEST_CASE("every query of go-libp2p's resource manager dashboard finds its metri
   CHECK(queries >= 20);
   CHECK(metrics_seen.size() >= 10);
   WARN("dashboard: " << panels << " panels, " << queries << " queries, " << metrics_seen.size() << " metric families checked");
+}
+
+TEST_CASE("scrapes while threads reserve and release read consistent gauges") {
+  manager mgr;
+  rcmgr::prometheus::collector col(mgr);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&mgr, t] {
+      const peer_id p("12D3KooWBusy" + std::to_string(t));
+      for (int i = 0; i < 500; ++i) {
+        auto c = mgr.open_connection(direction::inbound, true);
+        if (!c || !c->set_peer(p)) continue;
+        (void)c->reserve_memory(4096);
+        auto s = mgr.open_stream(p, direction::outbound);
+        if (s) (void)s->set_protocol("/busy");
+      }
+    });
+  }
+  std::atomic<int> scrapes{0}, incomplete{0};  // Catch2 assertions are not for other threads
+  std::thread scraper([&] {
+    for (int i = 0; i < 200 && !stop.load(); ++i) {
+      const auto fs = col.Collect();
+      ++scrapes;
+      if (find_family(fs, "libp2p_rcmgr_peer_streams") == nullptr || fs.size() != 14) ++incomplete;
+    }
+  });
+  for (auto& th : threads) th.join();
+  stop = true;
+  scraper.join();
+  CHECK(scrapes.load() > 0);
+  CHECK(incomplete.load() == 0);
+  const auto fs = col.Collect();
+  CHECK(gauge(fs, "libp2p_rcmgr_connections", {{"dir", "inbound"}, {"scope", "system"}}) == 0);
+  CHECK(gauge(fs, "libp2p_rcmgr_memory", {{"scope", "system"}}) == 0);
+  CHECK(current_at(fs, "conn_memory", {}, 4 << 10) == 0);
+  CHECK(current_at(fs, "peer_streams", {{"dir", "outbound"}}, 256) == 0);
 }

@@ -11,7 +11,10 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 #include <zlib.h>
@@ -292,4 +295,49 @@ TEST_CASE("trace records are go's JSON") {
   rcmgr::write_trace_json(s, r);
   CHECK(s.find(R"("Scope":{"Class":"stream","Stream":"9","Span":"11"},"Name":"stream-9.span-11","Priority":255,"Delta":4096,"Memory":4096})") !=
         std::string::npos);
+}
+
+TEST_CASE("threads tracing at once: the trace still sums to every scope's usage") {
+  using ts_manager = rcmgr::resource_manager<rcmgr::thread_safe, rcmgr::observed_by<rcmgr::trace_observer>>;
+  const auto path = (std::filesystem::temp_directory_path() / ("rcmgr_trace_threads_" + std::to_string(::getpid()) + ".json.gz")).string();
+  ts_manager mgr;
+  REQUIRE(mgr.observer().open(path));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&mgr, t] {
+      const rcmgr::peer_id p("12D3KooWThread" + std::to_string(t % 2));
+      for (int i = 0; i < 300; ++i) {
+        auto s = mgr.open_stream(p, i % 2 ? direction::inbound : direction::outbound);
+        if (!s) continue;
+        (void)s->set_protocol(i % 3 ? "/a" : "/b");
+        (void)s->reserve_memory(1000 + i);
+        if (i % 5 == 0) continue;  // ended by its destructor
+        s->release_memory(500);
+        s->done();
+      }
+    });
+  }
+  auto kept = mgr.open_connection(direction::inbound, true);  // still open at the end
+  REQUIRE(kept);
+  REQUIRE(kept->reserve_memory(777));
+  for (auto& th : threads) th.join();
+  mgr.observer().close();
+  CHECK(mgr.observer().dropped() == 0);
+  const auto lines = read_trace(path);
+  std::filesystem::remove(path);
+  std::map<std::string, std::int64_t> memory, streams;
+  for (const auto& e : lines) {
+    if (!e.contains("Name")) continue;
+    const std::string type = e["Type"];
+    if (type == "reserve_memory" || type == "release_memory") memory[e["Name"]] += e.value("Delta", std::int64_t{0});
+    if (type == "add_stream" || type == "remove_stream")
+      streams[e["Name"]] += e.value("DeltaIn", std::int64_t{0}) + e.value("DeltaOut", std::int64_t{0});
+  }
+  CHECK(memory["system"] == 777);
+  CHECK(memory["transient"] == 777);
+  CHECK(streams["system"] == 0);
+  for (const auto& [name, n] : streams) {
+    INFO(name);
+    CHECK(n == 0);
+  }
 }

@@ -135,6 +135,9 @@ TEST_CASE("observed_by<A, B> calls each observer for every event, in order") {
   CHECK(cnt.count(scope_event::type::ended) == 1);
   CHECK(rcmgr::find_observer<rcmgr::counting_observer>(mgr.observer()) == &cnt);
   CHECK(rcmgr::find_observer<rcmgr::stream_logger>(mgr.observer()) == nullptr);
+  const auto& const_set = mgr.observer();
+  CHECK(rcmgr::find_observer<rcmgr::counting_observer>(const_set) == &cnt);
+  CHECK(rcmgr::find_observer<recording_observer>(rec) == &rec);
 }
 
 TEST_CASE("observed_by<> and a set of disabled observers compile away") {

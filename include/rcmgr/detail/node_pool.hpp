@@ -28,16 +28,11 @@ inline void* heap_allocate(std::size_t size, std::size_t align) noexcept {
   if (align > __STDCPP_DEFAULT_NEW_ALIGNMENT__) return ::operator new(size, std::align_val_t(align), std::nothrow);
   return ::operator new(size, std::nothrow);
 }
+/// The unsized forms: clang enables sized deallocation only with -fsized-deallocation.
 inline void heap_free(void* p, std::size_t size, std::size_t align) noexcept {
-#if defined(__cpp_sized_deallocation)
-  if (align > __STDCPP_DEFAULT_NEW_ALIGNMENT__) ::operator delete(p, size, std::align_val_t(align));
-  else ::operator delete(p, size);
-#else
-  // clang enables sized deallocation only with -fsized-deallocation
   (void)size;
   if (align > __STDCPP_DEFAULT_NEW_ALIGNMENT__) ::operator delete(p, std::align_val_t(align));
   else ::operator delete(p);
-#endif
 }
 
 constexpr std::size_t round_block(std::size_t size, std::size_t align) noexcept {
