@@ -252,7 +252,7 @@ struct kind_state<Core, K, S> {
 
   mutable typename Core::policy::mutex mu;  ///< guards table, pool, and the limit fields below
   typename storage::template table<node_type> table;
-  typename storage::template shared_store<sizeof(node_type), alignof(node_type)> pool;
+  typename storage::template shared_store<node_type> pool;
   store lim;
   // Kinds with compile-time limits have no per-key limits: no map and no vector, so that a
   // heap-free firmware does not even link their (de)allocation code.
@@ -272,7 +272,7 @@ struct object_store_for {
 template <class Core, class K>
   requires(is_per_object<K> && !kind_traits<K>::is_span)
 struct object_store_for<Core, K> {
-  using type = typename storage_traits<typename Core::policy>::template object_store<sizeof(node<Core, K>), alignof(node<Core, K>)>;
+  using type = typename storage_traits<typename Core::policy>::template object_store<node<Core, K>>;
 };
 
 /// What the stores of a manager hold (see basic_resource_manager::storage_stats()).
@@ -1528,7 +1528,7 @@ class core<Topology, Policy, type_list<Ks...>> {
   hash_seed seed_;  ///< secret key of the keyed tables' hash
   std::tuple<kind_state<core, Ks>...> states_;
   std::tuple<typename object_store_for<core, Ks>::type...> object_stores_;
-  typename storage_traits<Policy>::template object_store<sizeof(span_node), alignof(span_node)> span_store_;
+  typename storage_traits<Policy>::template object_store<span_node> span_store_;
   typename Policy::template cell<bool> closed_{};
   typename Policy::template cell<std::uint64_t> over_releases_{};
   typename Policy::template cell<std::int64_t> over_released_bytes_{};
