@@ -79,6 +79,19 @@ std::string_view key_text(const Key& k, std::string& buf) {
   }
 }
 
+/// Calls f with the text form of a key. A std::string exists only for keys that need
+/// to_string(): naming a scope in an error then uses no string at all for kinds without keys or
+/// with text keys, and a firmware that never allocates does not even link operator delete.
+template <class Key, class F>
+void with_key_text(const Key& k, F&& f) {
+  if constexpr (std::is_convertible_v<const Key&, std::string_view>) {
+    f(std::string_view(k));
+  } else {
+    const std::string buf = to_string(k);
+    f(std::string_view(buf));
+  }
+}
+
 // ---- nodes ------------------------------------------------------------------------------------
 
 /// A connection, stream or other per-object scope. Owned by its handle (one reference) and by
@@ -222,6 +235,10 @@ struct kind_state<Core, K, kind_shape::per_object> {
   [[no_unique_address]] typename Core::template limit_store_of<K> lim;
 };
 
+/// An empty member in place of one a kind does not need (distinct I: two can share no address).
+template <int I>
+struct no_member {};
+
 /// Keyed and view kinds: a table of live nodes, the default limit, and per-key overrides.
 /// Override stores are never freed while the manager lives (a reservation may be reading one
 /// without a lock); replaced ones are parked in `retired`.
@@ -237,8 +254,12 @@ struct kind_state<Core, K, S> {
   typename storage::template table<node_type> table;
   typename storage::template shared_store<node_type> pool;
   store lim;
-  std::unordered_map<okey, std::unique_ptr<store>, any_key_hash, std::equal_to<>> overrides;
-  std::vector<std::unique_ptr<store>> retired;
+  // Kinds with compile-time limits have no per-key limits: no map and no vector, so that a
+  // heap-free firmware does not even link their (de)allocation code.
+  [[no_unique_address]] std::conditional_t<kind_traits<K>::constant_limit, no_member<0>,
+                                           std::unordered_map<okey, std::unique_ptr<store>, any_key_hash, std::equal_to<>>>
+      overrides;
+  [[no_unique_address]] std::conditional_t<kind_traits<K>::constant_limit, no_member<1>, std::vector<std::unique_ptr<store>>> retired;
   kind_state() : table(Core::table_capacity) {}
 };
 
@@ -288,15 +309,31 @@ class core<Topology, Policy, type_list<Ks...>> {
   /// Most live scopes per keyed or view kind (storage policy); SIZE_MAX for no cap.
   static constexpr std::size_t table_capacity = storage_of<Policy>::type::capacity;
   /// False when no observer was given: every notification then compiles away.
-  static constexpr bool observing = !std::is_same_v<observer_type, no_observer>;
+  static constexpr bool observing = observer_enabled<observer_type>;
+  /// Whether the observer wants events of type t on scopes of kind K (false without observer).
+  template <class K>
+  static constexpr bool notifies(scope_event::type t) noexcept {
+    return observer_wants<observer_type>(t, kind_traits<K>::name);
+  }
 
   observer_type& observer() noexcept { return observer_; }
 
-  explicit core(const limit_set<Topology>& limits) : seed_(make_hash_seed(this)) {
+  // The seed mixes in this object's address only, as an integer: g++ -O2 warns
+  // (maybe-uninitialized) about a pointer to the object under construction passed as const void*.
+  explicit core(const limit_set<Topology>& limits) : seed_(initial_seed(reinterpret_cast<std::uintptr_t>(this))) {
     (apply_kind_limits<Ks>(limits, true), ...);
   }
   core(const core&) = delete;
   core& operator=(const core&) = delete;
+  /// The tables' hash secret; a topology without keyed or view kinds has no table to key.
+  static hash_seed initial_seed(std::uintptr_t where) noexcept {
+    if constexpr (((kind_traits<Ks>::shape == kind_shape::keyed || kind_traits<Ks>::shape == kind_shape::view) || ...)) {
+      return make_hash_seed(where);
+    } else {
+      (void)where;
+      return hash_seed{};
+    }
+  }
   ~core() {
     // Free what the tables still hold: scopes pinned by memory nobody released, or by handles
     // that outlive the manager (a caller bug; such handles must not be used afterwards).
@@ -331,12 +368,12 @@ class core<Topology, Policy, type_list<Ks...>> {
   scope_name name_of(const node_t<K>& n) const {
     constexpr auto shape = kind_traits<K>::shape;
     scope_name s(kind_traits<K>::name);
-    std::string buf;
     if constexpr (shape == kind_shape::keyed) {
-      s.set_key(key_text(n.key, buf));
+      with_key_text(n.key, [&](std::string_view k) { s.set_key(k); });
     } else if constexpr (shape == kind_shape::view) {
-      std::string b2;  // stays empty (no allocation) for string-like keys
-      s.set_key(key_text(n.a->key, buf), '@', key_text(n.b->key, b2));
+      with_key_text(n.a->key, [&](std::string_view a) {
+        with_key_text(n.b->key, [&](std::string_view b) { s.set_key(a, '@', b); });
+      });
     }
     return s;
   }
@@ -461,12 +498,15 @@ class core<Topology, Policy, type_list<Ks...>> {
       if constexpr (is_per_object<K>) n.direct_memory += size;
       else n.direct_memory.fetch_add(size);
     }
-    if constexpr (observing) {
+    if constexpr (notifies<K>(scope_event::type::reserved) || notifies<K>(scope_event::type::reserve_refused)) {
+      if (r ? notifies<K>(scope_event::type::reserved) : notifies<K>(scope_event::type::reserve_refused)) {
       scope_event ev{r ? scope_event::type::reserved : scope_event::type::reserve_refused, name_of<K>(n)};
       ev.memory = size;
       ev.prio = prio;
       if (!r) ev.err = &r.error();
+      describe<K>(ev, n);
       observer_.on_event(ev);
+      }
     }
     return r;
   }
@@ -494,9 +534,10 @@ class core<Topology, Policy, type_list<Ks...>> {
       if (take < size) report_misuse<K>(n, misuse_event::what::over_release, size, take);
     }
     if (take != 0) uncharge<K, mem>(n, amount{take, 0, 0, 0});
-    if constexpr (observing) {
+    if constexpr (notifies<K>(scope_event::type::released)) {
       scope_event ev{scope_event::type::released, name_of<K>(n)};
       ev.memory = take;
+      describe<K>(ev, n);
       observer_.on_event(ev);
     }
   }
@@ -541,7 +582,7 @@ class core<Topology, Policy, type_list<Ks...>> {
     void* mem = object_store<K>().allocate();
     if (mem == nullptr) {
       error e = storage_error<K>(store_exhausted);
-      notify_open<K>(&e);
+      notify_open<K>(&e, nullptr, dir, use_fd);
       return e;
     }
     auto* n = ::new (mem) node_t<K>();
@@ -558,7 +599,7 @@ class core<Topology, Policy, type_list<Ks...>> {
       }
       unbind<K>(*n, 0);
       destroy_object<K>(n);
-      notify_open<K>(&bind_err);
+      notify_open<K>(&bind_err, nullptr, dir, use_fd);
       return bind_err;
     }
     constexpr resource_set acc = kind_traits<K>::accounted;
@@ -571,29 +612,32 @@ class core<Topology, Policy, type_list<Ks...>> {
     if constexpr (unit.contains(resource::conns)) a.conns = one(dir);
     else if constexpr (unit.contains(resource::streams)) a.streams = one(dir);
     if constexpr (unit.contains(resource::fd)) a.fd = use_fd ? 1 : 0;
-    (void)use_fd;
     if constexpr (unit.bits != 0) {
       auto r = charge<K, unit>(*n, a, priority::always);
       if (!r) {
         unbind<K>(*n, 0);
         destroy_object<K>(n);
-        notify_open<K>(&r.error());
+        notify_open<K>(&r.error(), nullptr, dir, use_fd);
         return r.error();
       }
     }
-    notify_open<K>(nullptr);
+    notify_open<K>(nullptr, n, dir, use_fd);
     return n;
   }
 
   template <class K>
-  void notify_open(const error* err) {
-    if constexpr (observing) {
+  void notify_open(const error* err, node_t<K>* n, direction dir, bool use_fd) {
+    if constexpr (notifies<K>(scope_event::type::opened) || notifies<K>(scope_event::type::open_refused)) {
+      if (!(err == nullptr ? notifies<K>(scope_event::type::opened) : notifies<K>(scope_event::type::open_refused))) return;
       scope_event ev{err == nullptr ? scope_event::type::opened : scope_event::type::open_refused,
                      scope_name(kind_traits<K>::name)};
       ev.err = err;
+      ev.dir = dir;
+      ev.fd = use_fd;
+      if (n != nullptr) describe<K>(ev, *n);
       observer_.on_event(ev);
     } else {
-      (void)err;
+      (void)err, (void)n, (void)dir, (void)use_fd;
     }
   }
 
@@ -606,9 +650,13 @@ class core<Topology, Policy, type_list<Ks...>> {
     static_assert(b >= 0, "set<P>: P is not a late parent of this kind (declare edge<K, P, late> or after<Q>)");
     constexpr bool keyed = kind_traits<P>::shape == kind_shape::keyed;
     static_assert(keyed == (sizeof...(Key) == 1), "set<P>: give the key of a keyed parent, nothing for a singleton");
+    [[maybe_unused]] const std::uint8_t state_before = n.state;
     auto r = attach_impl<K, P>(n, key...);
-    if constexpr (observing) {
+    if constexpr (notifies<K>(scope_event::type::attached) || notifies<K>(scope_event::type::attach_refused)) {
+      if (!(r ? notifies<K>(scope_event::type::attached) : notifies<K>(scope_event::type::attach_refused))) return r;
       scope_event ev{r ? scope_event::type::attached : scope_event::type::attach_refused, name_of<K>(n)};
+      describe<K>(ev, n);
+      if (r) ev.before = path_of<K>(n, state_before);
       if constexpr (keyed) {
         std::string buf;
         ev.parent = scope_name(kind_traits<P>::name, key_text(key...,  buf));
@@ -673,9 +721,10 @@ class core<Topology, Policy, type_list<Ks...>> {
     if (n.done) return;
     constexpr resource_set acc = kind_traits<K>::accounted;
     const amount u = n.rc.snapshot();
-    if constexpr (observing) {
+    if constexpr (notifies<K>(scope_event::type::ended)) {
       scope_event ev{scope_event::type::ended, name_of<K>(n)};
       ev.released = n.rc.stat();
+      describe<K>(ev, n);
       observer_.on_event(ev);
     }
     if constexpr (kind_traits<K>::is_span) {
@@ -722,8 +771,76 @@ class core<Topology, Policy, type_list<Ks...>> {
     auto* n = ::new (mem) node_t<S>();
     n->owner = &owner;
     add_ref<O>(&owner);
-    if constexpr (observing) observer_.on_event(scope_event{scope_event::type::span_begun, name_of<O>(owner)});
+    if constexpr (notifies<O>(scope_event::type::span_begun)) {
+      scope_event ev{scope_event::type::span_begun, name_of<O>(owner)};
+      describe<S>(ev, *n);
+      observer_.on_event(ev);
+    }
     return n;
+  }
+
+  // ---- observation: what observers may read about a node (compiled only when observing) ----
+
+  /// Fills the event's object, usage and path from node n.
+  template <class K>
+  void describe(scope_event& ev, node_t<K>& n) const noexcept {
+    if constexpr (is_per_object<K>) ev.object = &n;
+    ev.usage = n.rc.stat();
+    std::uint8_t st = 0;
+    if constexpr (is_per_object<K> && !kind_traits<K>::is_span) st = n.state;
+    ev.path = path_of<K>(n, st);
+  }
+  template <class K>
+  scope_path path_of(const node_t<K>& n, std::uint8_t st) const noexcept {
+    return scope_path{this, &n, st, &visit_path<K>};
+  }
+  template <class K>
+  static void visit_path(const void* c, const void* node, std::uint8_t st, scope_path::callback cb, void* ctx) {
+    auto& self = *const_cast<core*>(static_cast<const core*>(c));
+    self.template visit_node<K>(*const_cast<node_t<K>*>(static_cast<const node_t<K>*>(node)), st, cb, ctx);
+  }
+  /// Calls cb for n and everything n is charged to in state st. Stops at an ended scope: its
+  /// parents are no longer bound.
+  template <class K>
+  void visit_node(node_t<K>& n, std::uint8_t st, scope_path::callback cb, void* ctx) {
+    const void* object = nullptr;
+    if constexpr (is_per_object<K>) object = &n;
+    cb(ctx, name_of<K>(n), n.rc.stat(), object);
+    if constexpr (kind_traits<K>::is_span) {
+      using O = typename K::owner;
+      if (n.done || n.owner == nullptr || n.owner->done) return;
+      std::uint8_t ost = 0;
+      if constexpr (is_per_object<O> && !kind_traits<O>::is_span) ost = n.owner->state;
+      visit_node<O>(*n.owner, ost, cb, ctx);
+    } else if constexpr (is_per_object<K>) {
+      if (n.done) return;
+      if constexpr (node_t<K>::owner_index >= 0) {
+        if (owner_chain_ended<K>(n)) return;
+        using O = typename node_t<K>::owner_kind;
+        visit_node<O>(*n.owner, n.owner->state, cb, ctx);
+      }
+      dispatch_state<K>(st, [&](auto s) {
+        visit_mask<K, graph::flat(index<K>, decltype(s)::value)>(n, cb, ctx);
+        return 0;
+      });
+    } else {
+      visit_mask<K, graph::static_closure(index<K>)>(n, cb, ctx);
+    }
+  }
+  template <class K, mask_t M>
+  void visit_mask(node_t<K>& n, scope_path::callback cb, void* ctx) {
+    [[maybe_unused]] constexpr auto idx = graph::template ordered<M>();
+    [&]<std::size_t... J>(std::index_sequence<J...>) {
+      (visit_one<K, idx[J]>(n, cb, ctx), ...);
+    }(std::make_index_sequence<idx.size()>{});
+  }
+  template <class K, int A>
+  void visit_one(node_t<K>& n, scope_path::callback cb, void* ctx) {
+    if constexpr (kind_traits<kind_at<A>>::shape != kind_shape::singleton) {
+      if (n.parents[std::size_t(graph::slot(index<K>, A))] == nullptr) return;  // unbound since
+    }
+    auto& p = instance<K, A>(n);
+    cb(ctx, name_of<kind_at<A>>(p), p.rc.stat(), nullptr);
   }
 
   // ---- references to shared and per-object nodes ----
