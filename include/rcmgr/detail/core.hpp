@@ -102,6 +102,7 @@ struct node<Core, K> {
   bool done = false;
   [[no_unique_address]] std::array<void*, std::size_t(slot_count)> parents{};  ///< keyed and view parents, by G::slot
   [[no_unique_address]] owner_ptr owner{};
+  [[no_unique_address]] typename kind_traits<K>::carried data{};  ///< carries<T>; empty otherwise
 };
 
 /// A span: memory only, reserving through its owner.
@@ -552,6 +553,14 @@ class core<Topology, Policy, type_list<Ks...>> {
 
   template <class K, class... Args>
   result<node_t<K>*> open(direction dir, bool use_fd, Args&&... args) {
+    return open_carrying<K>(no_carry{}, dir, use_fd, std::forward<Args>(args)...);
+  }
+
+  /// open<K>, with the data the scope carries (carries<T>) set before it is charged. When the
+  /// regular scopes refuse and the kind has alternative scopes (instead_of<> edges), the data is
+  /// asked whether to retry there (take_alternative()). If the open fails, on_end() is called.
+  template <class K, class Data, class... Args>
+  result<node_t<K>*> open_carrying(Data&& data, direction dir, bool use_fd, Args&&... args) {
     static_assert(is_per_object<K> && !kind_traits<K>::is_span,
                   "open<K>: only per-object kinds are opened; view singleton and keyed kinds with view<K>()");
     constexpr auto parents = open_parent_indices<K>();
@@ -565,12 +574,16 @@ class core<Topology, Policy, type_list<Ks...>> {
     }
     void* mem = pool_.allocate(sizeof(node_t<K>), alignof(node_t<K>));
     auto* n = ::new (mem) node_t<K>();
+    constexpr bool carrying = !std::is_same_v<std::remove_cvref_t<Data>, no_carry>;
+    if constexpr (carrying) n->data = std::forward<Data>(data);
+    else (void)data;
     // bind the parents named at open
     error bind_err;
     bool bound = bind_open_parents<K>(*n, bind_err, std::make_index_sequence<parents.size()>{}, std::forward<Args>(args)...);
     if (bound && !bind_views<K, 0u, 0u>(*n, bind_err)) bound = false;
     if (!bound) {
       unbind<K>(*n, 0);
+      if constexpr (carrying) carried_end<K>(*n);
       destroy_object<K>(n);
       notify_open<K>(&bind_err);
       return bind_err;
@@ -588,8 +601,15 @@ class core<Topology, Policy, type_list<Ks...>> {
     (void)use_fd;
     if constexpr (unit.bits != 0) {
       auto r = charge<K, unit>(*n, a, priority::always);
+      if constexpr (carrying && graph::alt_bit(index<K>) >= 0) {
+        if (!r && n->data.take_alternative()) {
+          n->state = static_cast<std::uint8_t>(1u << graph::alt_bit(index<K>));
+          r = charge<K, unit>(*n, a, priority::always);
+        }
+      }
       if (!r) {
         unbind<K>(*n, 0);
+        if constexpr (carrying) carried_end<K>(*n);
         destroy_object<K>(n);
         notify_open<K>(&r.error());
         return r.error();
@@ -643,6 +663,12 @@ class core<Topology, Policy, type_list<Ks...>> {
     if (n.done) return state_error<K>(n, errc::scope_closed, "the scope has ended");
     if (n.state & (1u << b)) return state_error<K>(n, errc::already_attached, attached_text<P>());
     if (!prerequisites_met<K, P>(n.state)) return state_error<K>(n, errc::not_attached, prerequisite_text<K, P>());
+    if constexpr (graph::alt_bit(i) >= 0 && !std::is_same_v<typename kind_traits<K>::carried, no_carry>) {
+      // A scope in its alternative scopes whose data says it no longer belongs there (libp2p:
+      // an allowlist entry naming another peer) moves to the regular ones first, or is refused.
+      if ((n.state & (1u << graph::alt_bit(i))) && !n.data.template keep_alternative<P>(key...))
+        if (auto r = leave_alternative<K>(n); !r) return r;
+    }
     return dispatch_state<K>(n.state, [&](auto s) -> result<void> {
       constexpr unsigned S = decltype(s)::value;
       constexpr unsigned S2 = S | (1u << b);
@@ -674,10 +700,46 @@ class core<Topology, Policy, type_list<Ks...>> {
     });
   }
 
+  /// Moves a scope from its alternative scopes to the regular ones, all or nothing: its usage is
+  /// charged to the regular scopes it lacks (priority always), then released from the others.
+  template <class K>
+  result<void> leave_alternative(node_t<K>& n) noexcept {
+    constexpr int i = index<K>;
+    constexpr unsigned alt = 1u << graph::alt_bit(i);
+    return dispatch_state<K>(n.state, [&](auto s) -> result<void> {
+      constexpr unsigned S = decltype(s)::value;
+      if constexpr (!(S & alt)) {
+        return {};
+      } else {
+        constexpr unsigned S2 = S & ~alt;
+        constexpr mask_t added = graph::flat(i, S2) & ~graph::flat(i, S);
+        constexpr mask_t removed = graph::flat(i, S) & ~graph::flat(i, S2);
+        const amount u = n.rc.snapshot();
+        auto r = charge_mask<K, added, kind_traits<K>::accounted>(n, u, priority::always);
+        if (!r) return r;
+        uncharge_mask<K, removed, kind_traits<K>::accounted>(n, u);
+        n.state = static_cast<std::uint8_t>(S2);
+        return {};
+      }
+    });
+  }
+  /// True when a per-object scope is charged to its alternative scopes (instead_of<> edges).
+  template <class K>
+  static bool in_alternative(const node_t<K>& n) noexcept {
+    if constexpr (graph::alt_bit(index<K>) >= 0) return (n.state >> graph::alt_bit(index<K>)) & 1u;
+    else return (void)n, false;
+  }
+  template <class K>
+  static void carried_end(node_t<K>& n) noexcept {
+    if constexpr (requires { n.data.on_end(); }) n.data.on_end();
+    else (void)n;
+  }
+
   /// done(): release everything the node holds from everything it was charged to.
   template <class K>
   void end(node_t<K>& n) noexcept {
     if (n.done) return;
+    if constexpr (is_per_object<K> && !kind_traits<K>::is_span) carried_end<K>(n);
     constexpr resource_set acc = kind_traits<K>::accounted;
     const amount u = n.rc.snapshot();
     if constexpr (observing) {
