@@ -249,6 +249,26 @@ struct node_pair_equal {
   }
 };
 
+// The hooks of carries<T> and instead_of<> (connection gating) are all `if constexpr` on the
+// kind, so a kind without them compiles as if they did not exist. tests/codegen checks it by
+// compiling a session with RCMGR_DETAIL_WITHOUT_SCOPE_HOOKS (which removes them) and without,
+// and requiring the same bytes.
+#ifdef RCMGR_DETAIL_WITHOUT_SCOPE_HOOKS
+inline constexpr bool scope_hooks = false;
+#else
+inline constexpr bool scope_hooks = true;
+#endif
+
+/// The data of open_carrying, passed to open() as its only argument.
+template <class T>
+struct carry_init {
+  T* data;
+};
+template <class T>
+struct is_carry_init : std::false_type {};
+template <class T>
+struct is_carry_init<carry_init<T>> : std::true_type {};
+
 template <class Core, class K, kind_shape S = kind_traits<K>::shape>
 struct kind_state;
 
@@ -551,20 +571,26 @@ class core<Topology, Policy, type_list<Ks...>> {
     return r;
   }
 
-  template <class K, class... Args>
-  result<node_t<K>*> open(direction dir, bool use_fd, Args&&... args) {
-    return open_carrying<K>(no_carry{}, dir, use_fd, std::forward<Args>(args)...);
-  }
-
   /// open<K>, with the data the scope carries (carries<T>) set before it is charged. When the
   /// regular scopes refuse and the kind has alternative scopes (instead_of<> edges), the data is
   /// asked whether to retry there (take_alternative()). If the open fails, on_end() is called.
-  template <class K, class Data, class... Args>
-  result<node_t<K>*> open_carrying(Data&& data, direction dir, bool use_fd, Args&&... args) {
+  /// (It goes through open() with the data as its only argument, so that open() compiles for
+  /// every other call exactly as it would without this feature.)
+  template <class K, class Data>
+  result<node_t<K>*> open_carrying(Data&& data, direction dir, bool use_fd) {
+    static_assert(open_parent_indices<K>().size() == 0,
+                  "open_carrying<K>: a kind opened with data cannot name keyed parents or an owner at open");
+    std::remove_cvref_t<Data> d(std::forward<Data>(data));
+    return open<K>(dir, use_fd, carry_init<std::remove_cvref_t<Data>>{&d});
+  }
+
+  template <class K, class... Args>
+  result<node_t<K>*> open(direction dir, bool use_fd, Args&&... args) {
     static_assert(is_per_object<K> && !kind_traits<K>::is_span,
                   "open<K>: only per-object kinds are opened; view singleton and keyed kinds with view<K>()");
     constexpr auto parents = open_parent_indices<K>();
-    static_assert(sizeof...(Args) == parents.size(),
+    constexpr bool carrying = scope_hooks && (is_carry_init<std::remove_cvref_t<Args>>::value || ...);
+    static_assert(sizeof...(Args) == parents.size() + (carrying ? 1u : 0u),
                   "open<K>: give one argument per keyed parent (its key) and per owner (its handle), in edge order");
     if (closed_.load()) {
       error e;
@@ -574,12 +600,19 @@ class core<Topology, Policy, type_list<Ks...>> {
     }
     void* mem = pool_.allocate(sizeof(node_t<K>), alignof(node_t<K>));
     auto* n = ::new (mem) node_t<K>();
-    constexpr bool carrying = !std::is_same_v<std::remove_cvref_t<Data>, no_carry>;
-    if constexpr (carrying) n->data = std::forward<Data>(data);
-    else (void)data;
     // bind the parents named at open
     error bind_err;
+#ifdef RCMGR_DETAIL_WITHOUT_SCOPE_HOOKS
     bool bound = bind_open_parents<K>(*n, bind_err, std::make_index_sequence<parents.size()>{}, std::forward<Args>(args)...);
+#else
+    bool bound;
+    if constexpr (carrying) {
+      n->data = std::move(*(args.data, ...));
+      bound = true;
+    } else {
+      bound = bind_open_parents<K>(*n, bind_err, std::make_index_sequence<parents.size()>{}, std::forward<Args>(args)...);
+    }
+#endif
     if (bound && !bind_views<K, 0u, 0u>(*n, bind_err)) bound = false;
     if (!bound) {
       unbind<K>(*n, 0);
@@ -663,7 +696,7 @@ class core<Topology, Policy, type_list<Ks...>> {
     if (n.done) return state_error<K>(n, errc::scope_closed, "the scope has ended");
     if (n.state & (1u << b)) return state_error<K>(n, errc::already_attached, attached_text<P>());
     if (!prerequisites_met<K, P>(n.state)) return state_error<K>(n, errc::not_attached, prerequisite_text<K, P>());
-    if constexpr (graph::alt_bit(i) >= 0 && !std::is_same_v<typename kind_traits<K>::carried, no_carry>) {
+    if constexpr (scope_hooks && graph::alt_bit(i) >= 0 && !std::is_same_v<typename kind_traits<K>::carried, no_carry>) {
       // A scope in its alternative scopes whose data says it no longer belongs there (libp2p:
       // an allowlist entry naming another peer) moves to the regular ones first, or is refused.
       if ((n.state & (1u << graph::alt_bit(i))) && !n.data.template keep_alternative<P>(key...))
@@ -739,7 +772,7 @@ class core<Topology, Policy, type_list<Ks...>> {
   template <class K>
   void end(node_t<K>& n) noexcept {
     if (n.done) return;
-    if constexpr (is_per_object<K> && !kind_traits<K>::is_span) carried_end<K>(n);
+    if constexpr (scope_hooks && is_per_object<K> && !kind_traits<K>::is_span) carried_end<K>(n);
     constexpr resource_set acc = kind_traits<K>::accounted;
     const amount u = n.rc.snapshot();
     if constexpr (observing) {
