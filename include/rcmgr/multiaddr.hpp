@@ -55,10 +55,10 @@ struct ip_address {
     const int total = bits();
     if (len < 0) len = 0;
     if (len > total) len = total;
-    for (int i = 0; i < 16; ++i) {
-      const int lo = i * 8;
-      if (lo >= len) r.bytes[std::size_t(i)] = 0;
-      else if (lo + 8 > len) r.bytes[std::size_t(i)] = std::uint8_t(r.bytes[std::size_t(i)] & (0xff00u >> (len - lo)));
+    const int whole = len / 8, rest = len % 8;
+    if (whole < 16) {
+      r.bytes[std::size_t(whole)] = std::uint8_t(r.bytes[std::size_t(whole)] & (0xff00u >> rest));
+      for (int i = whole + 1; i < 16; ++i) r.bytes[std::size_t(i)] = 0;
     }
     return r;
   }
@@ -128,7 +128,11 @@ struct ip_prefix {
   int len = 0;      ///< 0..32 for IPv4, 0..128 for IPv6
 
   constexpr bool contains(const ip_address& a) const noexcept {
-    return a.v6 == addr.v6 && a.masked(len) == addr;
+    if (a.v6 != addr.v6) return false;
+    const int whole = len / 8, rest = len % 8;
+    for (int i = 0; i < whole; ++i)
+      if (a.bytes[std::size_t(i)] != addr.bytes[std::size_t(i)]) return false;
+    return rest == 0 || ((a.bytes[std::size_t(whole)] ^ addr.bytes[std::size_t(whole)]) & (0xff00u >> rest)) == 0;
   }
   friend constexpr bool operator==(const ip_prefix&, const ip_prefix&) = default;
   /// "203.0.113.0/24"; buf must hold 44 bytes.
@@ -263,6 +267,14 @@ constexpr bool peer_id_text(std::string_view s) noexcept {
   return true;
 }
 
+/// Equality of short names without a call to memcmp (the names are 3 to 17 characters).
+constexpr bool same_text(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
 enum class ma_arg : std::uint8_t { none, port, text, path };
 struct ma_protocol {
   std::string_view name;
@@ -270,16 +282,18 @@ struct ma_protocol {
 };
 /// Protocols accepted after the first component. Anything else is refused (a typo in a
 /// multiaddr should be reported, not silently skipped).
+/// The most common protocols come first: the lookup stops at the first match.
 inline constexpr ma_protocol ma_protocols[] = {
-    {"tcp", ma_arg::port},       {"udp", ma_arg::port},          {"sctp", ma_arg::port},     {"dccp", ma_arg::port},
-    {"quic", ma_arg::none},      {"quic-v1", ma_arg::none},      {"webtransport", ma_arg::none},
+    {"ip4", ma_arg::text},       {"tcp", ma_arg::port},          {"udp", ma_arg::port},      {"ip6", ma_arg::text},
+    {"quic-v1", ma_arg::none},   {"p2p", ma_arg::text},          {"sctp", ma_arg::port},     {"dccp", ma_arg::port},
+    {"quic", ma_arg::none},      {"webtransport", ma_arg::none},
     {"webrtc-direct", ma_arg::none}, {"webrtc", ma_arg::none},   {"certhash", ma_arg::text}, {"ws", ma_arg::none},
     {"wss", ma_arg::none},       {"tls", ma_arg::none},          {"noise", ma_arg::none},    {"sni", ma_arg::text},
     {"http", ma_arg::none},      {"https", ma_arg::none},        {"http-path", ma_arg::text}, {"p2p-circuit", ma_arg::none},
     {"p2p-webrtc-direct", ma_arg::none}, {"p2p-websocket-star", ma_arg::none}, {"utp", ma_arg::none},
     {"udt", ma_arg::none},       {"unix", ma_arg::path},         {"dns", ma_arg::text},      {"dns4", ma_arg::text},
-    {"dns6", ma_arg::text},      {"dnsaddr", ma_arg::text},      {"ip4", ma_arg::text},      {"ip6", ma_arg::text},
-    {"ip6zone", ma_arg::text},   {"ipcidr", ma_arg::text},       {"p2p", ma_arg::text},      {"ipfs", ma_arg::text},
+    {"dns6", ma_arg::text},      {"dnsaddr", ma_arg::text},      {"ip6zone", ma_arg::text},  {"ipcidr", ma_arg::text},
+    {"ipfs", ma_arg::text},
 };
 
 }  // namespace detail
@@ -315,7 +329,10 @@ inline result<endpoint> parse_multiaddr(std::string_view text) noexcept {
     next(name);
     const ma_protocol* proto = nullptr;
     for (const auto& p : ma_protocols)
-      if (p.name == name) proto = &p;
+      if (same_text(p.name, name)) {
+        proto = &p;
+        break;
+      }
     if (proto == nullptr) return multiaddr_error(name.empty() ? start.substr(0, 16) : name, "unknown multiaddr protocol");
     std::string_view arg;
     if (proto->arg == ma_arg::path) {

@@ -99,20 +99,20 @@ class subnet_table {
       const subnet_level& l = lv[i];
       const bool c = conns && l.conns >= 0, r = rate && l.rate.limited();
       if (!c && !r) continue;
-      const ip_address masked = ip.masked(l.len);
-      shard& sh = shard_for(masked, ip.v6, i);
+      const key k = key_of(ip, l.len, i);
+      shard& sh = shard_for(k);
       bool ok = true;
       {
         std::lock_guard lk(sh.mu);
-        slot* e = find_or_insert(sh, masked, ip.v6, i, l, now);
+        slot* e = find_or_insert(sh, k, l, now);
         if (e == nullptr) {
-          why = {gate_refusal::what::table_full, {masked, l.len}, 0, 0};
+          why = {gate_refusal::what::table_full, {ip.masked(l.len), l.len}, 0, 0};
           ok = false;
         } else if (r && !e->bucket.take(l.rate, now)) {
-          why = {gate_refusal::what::rate, {masked, l.len}, std::int64_t(e->bucket.tokens), l.rate.burst};
+          why = {gate_refusal::what::rate, {ip.masked(l.len), l.len}, std::int64_t(e->bucket.tokens), l.rate.burst};
           ok = false;
         } else if (c && e->conns + 1 > l.conns) {
-          why = {gate_refusal::what::conns, {masked, l.len}, e->conns, l.conns};
+          why = {gate_refusal::what::conns, {ip.masked(l.len), l.len}, e->conns, l.conns};
           ok = false;
         } else if (c) {
           ++e->conns;
@@ -153,9 +153,10 @@ class subnet_table {
     const auto& lv = levels(subnet.addr.v6);
     for (std::size_t i = 0; i < lv.size(); ++i)
       if (lv[i].len == subnet.len) {
-        shard& sh = const_cast<subnet_table*>(this)->shard_for(subnet.addr, subnet.addr.v6, i);
+        const key k = key_of(subnet.addr, subnet.len, i);
+        shard& sh = const_cast<subnet_table*>(this)->shard_for(k);
         std::lock_guard lk(sh.mu);
-        const slot* e = find(sh, subnet.addr, subnet.addr.v6, i);
+        const slot* e = find(sh, k);
         return e != nullptr ? e->conns : 0;
       }
     return 0;
@@ -183,29 +184,33 @@ class subnet_table {
     x *= 0x94d049bb133111ebull;
     return x ^ (x >> 31);
   }
-  static void words(const ip_address& a, std::uint64_t& k0, std::uint64_t& k1) noexcept {
-    k0 = k1 = 0;
-    for (int i = 0; i < 8; ++i) k0 = k0 << 8 | a.bytes[std::size_t(i)];
-    for (int i = 8; i < 16; ++i) k1 = k1 << 8 | a.bytes[std::size_t(i)];
+  /// A subnet as the table keys it: the address's 128 bits as two big-endian words, masked to
+  /// the level's prefix length, and a tag naming the family and level.
+  struct key {
+    std::uint64_t k0, k1;
+    std::uint32_t tag;
+  };
+  static key key_of(const ip_address& a, int len, std::size_t level) noexcept {
+    std::uint64_t w0 = 0, w1 = 0;
+    for (int i = 0; i < 8; ++i) w0 = w0 << 8 | a.bytes[std::size_t(i)];
+    if (a.v6)
+      for (int i = 8; i < 16; ++i) w1 = w1 << 8 | a.bytes[std::size_t(i)];
+    if (len <= 0) w0 = w1 = 0;
+    else if (len < 64) w0 &= ~std::uint64_t{0} << (64 - len), w1 = 0;
+    else if (len == 64) w1 = 0;
+    else if (len < 128) w1 &= ~std::uint64_t{0} << (128 - len);
+    return {w0, w1, 1u + ((a.v6 ? 1u : 0u) << 8 | std::uint32_t(level))};
   }
-  static std::uint32_t tag_of(bool v6, std::size_t level) noexcept { return 1u + ((v6 ? 1u : 0u) << 8 | std::uint32_t(level)); }
   std::uint64_t hash(std::uint64_t k0, std::uint64_t k1, std::uint32_t tag) const noexcept {
     return mix(k0 ^ seed_) ^ mix(k1 + seed_ + tag);
   }
-  shard& shard_for(const ip_address& masked, bool v6, std::size_t level) noexcept {
-    std::uint64_t k0, k1;
-    words(masked, k0, k1);
-    return shards_[hash(k0, k1, tag_of(v6, level)) >> 60];
-  }
-  slot* find(shard& sh, const ip_address& masked, bool v6, std::size_t level) const noexcept {
-    std::uint64_t k0, k1;
-    words(masked, k0, k1);
-    const std::uint32_t tag = tag_of(v6, level);
+  shard& shard_for(const key& k) noexcept { return shards_[hash(k.k0, k.k1, k.tag) >> 60]; }
+  slot* find(shard& sh, const key& k) const noexcept {
     const std::size_t mask = sh.slots.size() - 1;
-    for (std::size_t j = hash(k0, k1, tag) & mask, probes = 0; probes <= mask; j = (j + 1) & mask, ++probes) {
+    for (std::size_t j = hash(k.k0, k.k1, k.tag) & mask, probes = 0; probes <= mask; j = (j + 1) & mask, ++probes) {
       slot& s = sh.slots[j];
       if (s.tag == 0) return nullptr;
-      if (s.tag == tag && s.k0 == k0 && s.k1 == k1) return &s;
+      if (s.tag == k.tag && s.k0 == k.k0 && s.k1 == k.k1) return &s;
     }
     return nullptr;
   }
@@ -235,9 +240,8 @@ class subnet_table {
     sh.used = 0;
     for (std::size_t k = 0; k < n; ++k) *insert(sh, sh.scratch[k].k0, sh.scratch[k].k1, sh.scratch[k].tag) = sh.scratch[k];
   }
-  slot* find_or_insert(shard& sh, const ip_address& masked, bool v6, std::size_t level, const subnet_level& l,
-                       std::int64_t now) noexcept {
-    if (slot* e = find(sh, masked, v6, level)) return e;
+  slot* find_or_insert(shard& sh, const key& k, const subnet_level& l, std::int64_t now) noexcept {
+    if (slot* e = find(sh, k)) return e;
     if (sh.used >= limit_per_shard_) {
       rebuild(sh, now);
       if (sh.used >= limit_per_shard_) {
@@ -257,9 +261,7 @@ class subnet_table {
         rebuild(sh, now);
       }
     }
-    std::uint64_t k0, k1;
-    words(masked, k0, k1);
-    slot* e = insert(sh, k0, k1, tag_of(v6, level));
+    slot* e = insert(sh, k.k0, k.k1, k.tag);
     e->bucket.start_full(l.rate, now);
     return e;
   }
@@ -270,10 +272,10 @@ class subnet_table {
     const auto& lv = levels(ip.v6);
     for (std::size_t i = 0; i < upto && i < lv.size(); ++i) {
       if (lv[i].conns < 0) continue;
-      const ip_address masked = ip.masked(lv[i].len);
-      shard& sh = shard_for(masked, ip.v6, i);
+      const key k = key_of(ip, lv[i].len, i);
+      shard& sh = shard_for(k);
       std::lock_guard lk(sh.mu);
-      if (slot* e = find(sh, masked, ip.v6, i); e != nullptr && e->conns > 0) --e->conns;
+      if (slot* e = find(sh, k); e != nullptr && e->conns > 0) --e->conns;
     }
   }
 

@@ -128,7 +128,9 @@ template <class... Policies>
 class gated_resource_manager : public basic_resource_manager<libp2p::gated_topology, Policies...>,
                                public libp2p::manager_methods<gated_resource_manager<Policies...>> {
   using base = basic_resource_manager<libp2p::gated_topology, Policies...>;
-  using mutex = typename base::concurrency_policy::mutex;
+  // The gate's critical sections are a few instructions: a spin lock when threads share the
+  // manager, nothing under single_threaded.
+  using mutex = std::conditional_t<base::concurrency_policy::concurrent, detail::spin_lock, typename base::concurrency_policy::mutex>;
   using gate_type = rcmgr::gate<mutex>;
 
  public:
