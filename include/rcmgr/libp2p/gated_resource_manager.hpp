@@ -136,6 +136,11 @@ class gated_resource_manager : public basic_resource_manager<libp2p::gated_topol
  public:
   using connection = typename base::template handle<libp2p::gated_connection_scope>;
   using stream = typename base::template handle<libp2p::stream_scope>;
+  using system_ref = typename base::template ref<libp2p::system_scope>;
+  using transient_ref = typename base::template ref<libp2p::transient_scope>;
+  using service_ref = typename base::template ref<libp2p::service_scope>;
+  using protocol_ref = typename base::template ref<libp2p::protocol_scope>;
+  using peer_ref = typename base::template ref<libp2p::peer_scope>;
 
   /// The gate's allowlisted networks are held to the allowlisted system scope's total
   /// connection limit, as in go-libp2p. Check gating().ok() for allowlist entries that did not
