@@ -6,6 +6,8 @@
 #pragma once
 
 #include <array>
+#include <bit>
+#include <cstring>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -190,11 +192,20 @@ class subnet_table {
     std::uint64_t k0, k1;
     std::uint32_t tag;
   };
+  static constexpr std::uint64_t byteswap64(std::uint64_t x) noexcept {
+    x = (x & 0x00ff00ff00ff00ffull) << 8 | (x >> 8 & 0x00ff00ff00ff00ffull);
+    x = (x & 0x0000ffff0000ffffull) << 16 | (x >> 16 & 0x0000ffff0000ffffull);
+    return x << 32 | x >> 32;
+  }
   static key key_of(const ip_address& a, int len, std::size_t level) noexcept {
+    // Big-endian words (IPv4 uses bytes 0-3 and zeros after), so masks are plain shifts.
     std::uint64_t w0 = 0, w1 = 0;
-    for (int i = 0; i < 8; ++i) w0 = w0 << 8 | a.bytes[std::size_t(i)];
-    if (a.v6)
-      for (int i = 8; i < 16; ++i) w1 = w1 << 8 | a.bytes[std::size_t(i)];
+    std::memcpy(&w0, a.bytes.data(), 8);
+    std::memcpy(&w1, a.bytes.data() + 8, 8);
+    if constexpr (std::endian::native == std::endian::little) {
+      w0 = byteswap64(w0);
+      w1 = byteswap64(w1);
+    }
     if (len <= 0) w0 = w1 = 0;
     else if (len < 64) w0 &= ~std::uint64_t{0} << (64 - len), w1 = 0;
     else if (len == 64) w1 = 0;
