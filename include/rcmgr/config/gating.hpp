@@ -23,7 +23,11 @@
 // non-negative number of connections per second (0: no rate limit), Burst a non-negative integer.
 #pragma once
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <initializer_list>
+#include <optional>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
