@@ -54,6 +54,19 @@ class basic_resource_manager {
     return handle<K>(core_, *r);
   }
 
+  /// open<K>, for a kind declared with carries<T> and no parents named at open: the new scope
+  /// carries `data` (see carries<T> for the hooks T may declare; a kind with instead_of<> edges
+  /// falls back to its alternative scopes when the regular ones refuse and
+  /// data.take_alternative() agrees).
+  template <class K, class Data>
+    requires detail::openable_with<core_type, K> &&
+             std::is_same_v<std::remove_cvref_t<Data>, typename detail::kind_traits<K>::carried>
+  result<handle<K>> open_carrying(Data&& data, direction dir, bool use_fd) {
+    auto r = core_.template open_carrying<K>(std::forward<Data>(data), dir, use_fd);
+    if (!r) return r.error();
+    return handle<K>(core_, *r);
+  }
+
   /// Calls f with a reference to the singleton scope K and returns what f returns.
   template <class K, class F>
     requires(detail::kind_traits<K>::shape == kind_shape::singleton)

@@ -155,6 +155,19 @@ class scope_handle : public K::template methods<scope_handle<Core, K>> {
     }
   }
 
+  /// True while the scope is charged to its alternative scopes (edge<K, Alt, instead_of<P>>;
+  /// libp2p: a connection let in through the allowlist).
+  bool in_alternative() const noexcept {
+    if constexpr (Core::graph::alt_bit(Core::template index<K>) >= 0) return node_ != nullptr && !node_->done && Core::template in_alternative<K>(*node_);
+    else return false;
+  }
+  /// The data the scope carries (carries<T>), e.g. a gated connection's remote address.
+  const auto& carried() const noexcept
+    requires(!std::is_same_v<typename detail::kind_traits<K>::carried, no_carry>)
+  {
+    return node_->data;
+  }
+
   /// Names the scope in messages ("stream", "connection", "span").
   scope_name id() const { return scope_name(detail::kind_traits<K>::name); }
 

@@ -8,6 +8,10 @@
 #   - the null object defines the same symbols as the plain one (nothing else is emitted);
 #   - with objdump: the two functions are the same instructions;
 #   - rcmgr_codegen_real is larger than rcmgr_codegen_plain (the comparison can fail);
+#   - probe_real.cpp compiled with RCMGR_DETAIL_WITHOUT_SCOPE_HOOKS (the engine without the hooks
+#     of carries<T> and instead_of<>, i.e. without connection gating) is the same bytes and the
+#     same instructions as probe_real.cpp compiled normally: a manager that does not use gating
+#     pays nothing for it.
 #   - probe_unobserved.cpp (probe_real's session with observed_by<no_observer, no_observer>)
 #     emits exactly as many bytes of code in total as probe_real.cpp, and its function is the same
 #     instructions; probe_observed.cpp (with a counting observer) emits different code (the control).
@@ -110,7 +114,36 @@ if(OBJDUMP)
   endif()
   message(STATUS "same ${n} instructions")
 endif()
-message(STATUS "ok: null ${size_null} B == plain ${size_plain} B < real ${size_real} B")
+
+# The real probe again, without the engine's gating hooks.
+set(obj "${WORK_DIR}/probe_nohooks.o")
+execute_process(COMMAND "${COMPILER}" ${flags} -DRCMGR_DETAIL_WITHOUT_SCOPE_HOOKS -c "${SOURCE_DIR}/probe_real.cpp" -o "${obj}"
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "compiling probe_real.cpp without scope hooks failed:\n${out}")
+endif()
+execute_process(COMMAND "${NM}" -S --size-sort "${obj}" OUTPUT_VARIABLE sizes)
+if(NOT sizes MATCHES "([0-9a-fA-F]+) [TtWw] rcmgr_codegen_real\n")
+  message(FATAL_ERROR "no sized symbol rcmgr_codegen_real in ${obj}")
+endif()
+math(EXPR size_nohooks "0x${CMAKE_MATCH_1}" OUTPUT_FORMAT DECIMAL)
+if(NOT size_nohooks EQUAL size_real)
+  message(FATAL_ERROR "the gating hooks cost code in a manager without gating: rcmgr_codegen_real is ${size_real} bytes, "
+                      "${size_nohooks} bytes without the hooks")
+endif()
+if(OBJDUMP)
+  file(RENAME "${obj}" "${WORK_DIR}/probe_realnohooks.o")
+  # instructions() reads probe_<name>.o and the function rcmgr_codegen_<name>
+  execute_process(COMMAND "${OBJDUMP}" -d --no-show-raw-insn "${WORK_DIR}/probe_realnohooks.o" OUTPUT_VARIABLE d1)
+  execute_process(COMMAND "${OBJDUMP}" -d --no-show-raw-insn "${WORK_DIR}/probe_real.o" OUTPUT_VARIABLE d2)
+  string(REGEX REPLACE "[^\n]*file format[^\n]*" "" d1 "${d1}")
+  string(REGEX REPLACE "[^\n]*file format[^\n]*" "" d2 "${d2}")
+  if(NOT d1 STREQUAL d2)
+    message(FATAL_ERROR "the real probe's object differs with and without the gating hooks")
+  endif()
+  message(STATUS "the real probe is the same object with and without the gating hooks")
+endif()
+message(STATUS "ok: null ${size_null} B == plain ${size_plain} B < real ${size_real} B == real without gating hooks")
 
 # No observer costs nothing: observers that are all disabled leave the manager's code unchanged.
 message(STATUS "code in total: real ${total_real} B, unobserved ${total_unobserved} B, observed ${total_observed} B")

@@ -54,8 +54,8 @@
 namespace rcmgr::config {
 
 /// What a limit file describes: the limits of every libp2p scope, plus go-libp2p's allowlist
-/// scopes. rcmgr has no allowlist: those are kept so a file reads and writes back unchanged, and
-/// sanity_report() says they are ignored.
+/// scopes, which rcmgr::gated_resource_manager enforces (config::gated_limits() in
+/// rcmgr/config/gating.hpp builds its limits from this).
 struct limit_config {
   libp2p::limits limits = libp2p::default_limits();
   std::optional<limit> allowlisted_system;     ///< AllowlistedSystem, if the file gave it
@@ -656,16 +656,9 @@ inline bool equivalent(const limit_config& a, const limit_config& b) {
          a.allowlisted_transient == b.allowlisted_transient;
 }
 
-/// libp2p::sanity_report() of the limits, plus a note for each allowlist scope given (rcmgr has
-/// no allowlist, so they have no effect).
-inline std::vector<libp2p::finding> sanity_report(const limit_config& c) {
-  auto out = libp2p::sanity_report(c.limits);
-  for (const auto& [name, l] : {std::pair{"AllowlistedSystem", &c.allowlisted_system},
-                                std::pair{"AllowlistedTransient", &c.allowlisted_transient}})
-    if (l->has_value())
-      out.push_back({libp2p::severity::info, libp2p::check::ignored_setting, name, "",
-                     "ignored: rcmgr has no allowlist; these limits are kept only so the file writes back unchanged"});
-  return out;
-}
+/// libp2p::sanity_report() of the limits. AllowlistedSystem and AllowlistedTransient are the
+/// limits of rcmgr::gated_resource_manager's allowlisted scopes (config::gated_limits() in
+/// rcmgr/config/gating.hpp), not settings without effect.
+inline std::vector<libp2p::finding> sanity_report(const limit_config& c) { return libp2p::sanity_report(c.limits); }
 
 }  // namespace rcmgr::config

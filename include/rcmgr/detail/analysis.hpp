@@ -28,7 +28,7 @@ constexpr int popcount(mask_t m) noexcept {
   return n;
 }
 
-enum class bind_kind : std::uint8_t { at_open, late, after, until, view, invalid };
+enum class bind_kind : std::uint8_t { at_open, late, after, until, view, instead, invalid };
 
 struct kind_desc {
   bool is_kind = false;
@@ -75,6 +75,7 @@ template <class... Ks> struct binding_desc<at_open, Ks...> { static constexpr bi
 template <class... Ks> struct binding_desc<late, Ks...> { static constexpr bind_kind b = bind_kind::late; static constexpr int q = -1; };
 template <class Q, class... Ks> struct binding_desc<after<Q>, Ks...> { static constexpr bind_kind b = bind_kind::after; static constexpr int q = index_of<Q, Ks...>(); };
 template <class Q, class... Ks> struct binding_desc<until<Q>, Ks...> { static constexpr bind_kind b = bind_kind::until; static constexpr int q = index_of<Q, Ks...>(); };
+template <class Q, class... Ks> struct binding_desc<instead_of<Q>, Ks...> { static constexpr bind_kind b = bind_kind::instead; static constexpr int q = index_of<Q, Ks...>(); };
 
 template <class E, class... Ks>
 struct edge_parts {  // not an edge<...>
@@ -88,7 +89,8 @@ struct edge_parts<edge<C, P, B>, Ks...> {
   static constexpr bool is_edge = true;
   static constexpr edge_desc desc{index_of<C, Ks...>(), index_of<P, Ks...>(), binding_desc<B, Ks...>::b,
                                   binding_desc<B, Ks...>::q, binding_desc<B, Ks...>::b == bind_kind::after ||
-                                                                 binding_desc<B, Ks...>::b == bind_kind::until};
+                                                                 binding_desc<B, Ks...>::b == bind_kind::until ||
+                                                                 binding_desc<B, Ks...>::b == bind_kind::instead};
 };
 
 enum class problem_code : std::uint8_t {
@@ -116,6 +118,7 @@ enum class problem_code : std::uint8_t {
   keyed_through_owner,      // a child, b keyed parent also reached through the owner
   too_many_late,            // a child
   limit_above_parent,       // a child, b parent
+  alternative_not_singleton,  // a child, b the alternative or primary kind of an instead_of<> edge
 };
 
 struct problem {
@@ -201,7 +204,14 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
       if (e.child == i && (e.b == bind_kind::late || e.b == bind_kind::after || e.b == bind_kind::until)) return true;
     return false;
   }
-  static constexpr int state_count(int i) { return 1 << late_parents(i).count; }
+  /// The state bit of the alternative scopes (instead_of<> edges), after the late bits; -1 when
+  /// the kind has none.
+  static constexpr int alt_bit(int i) {
+    for (const auto& e : edges)
+      if (e.child == i && e.b == bind_kind::instead) return late_parents(i).count;
+    return -1;
+  }
+  static constexpr int state_count(int i) { return 1 << (late_parents(i).count + (alt_bit(i) >= 0 ? 1 : 0)); }
   static constexpr int owner(int i) {
     for (const auto& e : edges)
       if (e.child == i && kinds[e.parent].shape == kind_shape::per_object) return e.parent;
@@ -252,6 +262,13 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
   /// whatever its owner charges): direct parents and their ancestors, deduplicated.
   static constexpr mask_t flat(int i, unsigned s) {
     if (kinds[i].shape != kind_shape::per_object) return static_closure(i);
+    if (const int a = alt_bit(i); a >= 0 && (s & (1u << a))) {
+      // The alternative scopes: the regular set with each instead_of<Primary> swapped for its Alt.
+      mask_t r = flat(i, s & ~(1u << a));
+      for (const auto& e : edges)
+        if (e.child == i && e.b == bind_kind::instead && (r & bit(e.q))) r = (r & ~bit(e.q)) | bit(e.parent);
+      return r;
+    }
     mask_t d = direct(i, s), r = d;
     for (int j = 0; j < n; ++j)
       if (d & bit(j)) r |= static_closure(j);
@@ -413,6 +430,12 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
         if (e.child == i && kinds[e.parent].shape != kind_shape::singleton && !is_owner_edge(e) && (cover & bit(e.parent)))
           return {problem_code::keyed_through_owner, i, e.parent};
     }
+    for (const auto& e : edges)
+      if (e.b == bind_kind::instead) {
+        if (kinds[e.child].shape != kind_shape::per_object || kinds[e.parent].shape != kind_shape::singleton)
+          return {problem_code::alternative_not_singleton, e.child, e.parent};
+        if (kinds[e.q].shape != kind_shape::singleton) return {problem_code::alternative_not_singleton, e.child, e.q};
+      }
     for (const auto& e : edges) {
       const auto& c = kinds[e.child];
       const auto& p = kinds[e.parent];

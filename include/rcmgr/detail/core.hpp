@@ -115,6 +115,7 @@ struct node<Core, K> {
   bool done = false;
   [[no_unique_address]] std::array<void*, std::size_t(slot_count)> parents{};  ///< keyed and view parents, by G::slot
   [[no_unique_address]] owner_ptr owner{};
+  [[no_unique_address]] typename kind_traits<K>::carried data{};  ///< carries<T>; empty otherwise
 };
 
 /// A span: memory only, reserving through its owner.
@@ -221,6 +222,26 @@ bool keys_equal(const A& a, const B& b) noexcept {
     return std::string_view(a) == std::string_view(b);
   else return a == b;
 }
+// The hooks of carries<T> and instead_of<> (connection gating) are all `if constexpr` on the
+// kind, so a kind without them compiles as if they did not exist. tests/codegen checks it by
+// compiling a session with RCMGR_DETAIL_WITHOUT_SCOPE_HOOKS (which removes them) and without,
+// and requiring the same bytes.
+#ifdef RCMGR_DETAIL_WITHOUT_SCOPE_HOOKS
+inline constexpr bool scope_hooks = false;
+#else
+inline constexpr bool scope_hooks = true;
+#endif
+
+/// The data of open_carrying, passed to open() as its only argument.
+template <class T>
+struct carry_init {
+  T* data;
+};
+template <class T>
+struct is_carry_init : std::false_type {};
+template <class T>
+struct is_carry_init<carry_init<T>> : std::true_type {};
+
 template <class Core, class K, kind_shape S = kind_traits<K>::shape>
 struct kind_state;
 
@@ -566,12 +587,26 @@ class core<Topology, Policy, type_list<Ks...>> {
     return r;
   }
 
+  /// open<K>, with the data the scope carries (carries<T>) set before it is charged. When the
+  /// regular scopes refuse and the kind has alternative scopes (instead_of<> edges), the data is
+  /// asked whether to retry there (take_alternative()). If the open fails, on_end() is called.
+  /// (It goes through open() with the data as its only argument, so that open() compiles for
+  /// every other call exactly as it would without this feature.)
+  template <class K, class Data>
+  result<node_t<K>*> open_carrying(Data&& data, direction dir, bool use_fd) {
+    static_assert(open_parent_indices<K>().size() == 0,
+                  "open_carrying<K>: a kind opened with data cannot name keyed parents or an owner at open");
+    std::remove_cvref_t<Data> d(std::forward<Data>(data));
+    return open<K>(dir, use_fd, carry_init<std::remove_cvref_t<Data>>{&d});
+  }
+
   template <class K, class... Args>
   result<node_t<K>*> open(direction dir, bool use_fd, Args&&... args) {
     static_assert(is_per_object<K> && !kind_traits<K>::is_span,
                   "open<K>: only per-object kinds are opened; view singleton and keyed kinds with view<K>()");
     constexpr auto parents = open_parent_indices<K>();
-    static_assert(sizeof...(Args) == parents.size(),
+    constexpr bool carrying = scope_hooks && (is_carry_init<std::remove_cvref_t<Args>>::value || ...);
+    static_assert(sizeof...(Args) == parents.size() + (carrying ? 1u : 0u),
                   "open<K>: give one argument per keyed parent (its key) and per owner (its handle), in edge order");
     if (closed_.load()) {
       error e;
@@ -582,6 +617,10 @@ class core<Topology, Policy, type_list<Ks...>> {
     void* mem = object_store<K>().allocate();
     if (mem == nullptr) {
       error e = storage_error<K>(store_exhausted);
+      if constexpr (carrying) {
+        // the data was never stored: let it release what it holds (a gated connection's ticket)
+        if constexpr (requires { (args.data->on_end(), ...); }) (args.data->on_end(), ...);
+      }
       notify_open<K>(&e, nullptr, dir, use_fd);
       return e;
     }
@@ -589,8 +628,19 @@ class core<Topology, Policy, type_list<Ks...>> {
     // bind the parents named at open
     error bind_err;
     mask_t created = 0;  // keyed parents this call created
+#ifdef RCMGR_DETAIL_WITHOUT_SCOPE_HOOKS
     bool bound = bind_open_parents<K>(*n, bind_err, created, std::make_index_sequence<parents.size()>{},
                                       std::forward<Args>(args)...);
+#else
+    bool bound;
+    if constexpr (carrying) {
+      n->data = std::move(*(args.data, ...));
+      bound = true;
+    } else {
+      bound = bind_open_parents<K>(*n, bind_err, created, std::make_index_sequence<parents.size()>{},
+                                   std::forward<Args>(args)...);
+    }
+#endif
     if (bound && !bind_views<K, 0u, 0u>(*n, bind_err)) bound = false;
     if (!bound) {
       if (is_storage_error(bind_err.code)) {
@@ -598,6 +648,7 @@ class core<Topology, Policy, type_list<Ks...>> {
         discard_created_parents<K>(*n, created);
       }
       unbind<K>(*n, 0);
+      if constexpr (carrying) carried_end<K>(*n);
       destroy_object<K>(n);
       notify_open<K>(&bind_err, nullptr, dir, use_fd);
       return bind_err;
@@ -614,8 +665,15 @@ class core<Topology, Policy, type_list<Ks...>> {
     if constexpr (unit.contains(resource::fd)) a.fd = use_fd ? 1 : 0;
     if constexpr (unit.bits != 0) {
       auto r = charge<K, unit>(*n, a, priority::always);
+      if constexpr (carrying && graph::alt_bit(index<K>) >= 0) {
+        if (!r && n->data.take_alternative()) {
+          n->state = static_cast<std::uint8_t>(1u << graph::alt_bit(index<K>));
+          r = charge<K, unit>(*n, a, priority::always);
+        }
+      }
       if (!r) {
         unbind<K>(*n, 0);
+        if constexpr (carrying) carried_end<K>(*n);
         destroy_object<K>(n);
         notify_open<K>(&r.error(), nullptr, dir, use_fd);
         return r.error();
@@ -677,6 +735,12 @@ class core<Topology, Policy, type_list<Ks...>> {
     if (n.done) return state_error<K>(n, errc::scope_closed, "the scope has ended");
     if (n.state & (1u << b)) return state_error<K>(n, errc::already_attached, attached_text<P>());
     if (!prerequisites_met<K, P>(n.state)) return state_error<K>(n, errc::not_attached, prerequisite_text<K, P>());
+    if constexpr (scope_hooks && graph::alt_bit(i) >= 0 && !std::is_same_v<typename kind_traits<K>::carried, no_carry>) {
+      // A scope in its alternative scopes whose data says it no longer belongs there (libp2p:
+      // an allowlist entry naming another peer) moves to the regular ones first, or is refused.
+      if ((n.state & (1u << graph::alt_bit(i))) && !n.data.template keep_alternative<P>(key...))
+        if (auto r = leave_alternative<K>(n); !r) return r;
+    }
     return dispatch_state<K>(n.state, [&](auto s) -> result<void> {
       constexpr unsigned S = decltype(s)::value;
       constexpr unsigned S2 = S | (1u << b);
@@ -715,10 +779,46 @@ class core<Topology, Policy, type_list<Ks...>> {
     });
   }
 
+  /// Moves a scope from its alternative scopes to the regular ones, all or nothing: its usage is
+  /// charged to the regular scopes it lacks (priority always), then released from the others.
+  template <class K>
+  result<void> leave_alternative(node_t<K>& n) noexcept {
+    constexpr int i = index<K>;
+    constexpr unsigned alt = 1u << graph::alt_bit(i);
+    return dispatch_state<K>(n.state, [&](auto s) -> result<void> {
+      constexpr unsigned S = decltype(s)::value;
+      if constexpr (!(S & alt)) {
+        return {};
+      } else {
+        constexpr unsigned S2 = S & ~alt;
+        constexpr mask_t added = graph::flat(i, S2) & ~graph::flat(i, S);
+        constexpr mask_t removed = graph::flat(i, S) & ~graph::flat(i, S2);
+        const amount u = n.rc.snapshot();
+        auto r = charge_mask<K, added, kind_traits<K>::accounted>(n, u, priority::always);
+        if (!r) return r;
+        uncharge_mask<K, removed, kind_traits<K>::accounted>(n, u);
+        n.state = static_cast<std::uint8_t>(S2);
+        return {};
+      }
+    });
+  }
+  /// True when a per-object scope is charged to its alternative scopes (instead_of<> edges).
+  template <class K>
+  static bool in_alternative(const node_t<K>& n) noexcept {
+    if constexpr (graph::alt_bit(index<K>) >= 0) return (n.state >> graph::alt_bit(index<K>)) & 1u;
+    else return (void)n, false;
+  }
+  template <class K>
+  static void carried_end(node_t<K>& n) noexcept {
+    if constexpr (requires { n.data.on_end(); }) n.data.on_end();
+    else (void)n;
+  }
+
   /// done(): release everything the node holds from everything it was charged to.
   template <class K>
   void end(node_t<K>& n) noexcept {
     if (n.done) return;
+    if constexpr (scope_hooks && is_per_object<K> && !kind_traits<K>::is_span) carried_end<K>(n);
     constexpr resource_set acc = kind_traits<K>::accounted;
     const amount u = n.rc.snapshot();
     if constexpr (notifies<K>(scope_event::type::ended)) {

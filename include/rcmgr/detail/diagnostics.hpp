@@ -16,7 +16,7 @@ template <class K> struct not_a_scope_kind { static_assert(always_false<K>, "rcm
 template <class K> struct kind_listed_twice { static_assert(always_false<K>, "rcmgr topology: a kind is listed twice in kinds<...>: remove the repetition"); };
 template <class E> struct not_an_edge { static_assert(always_false<E>, "rcmgr topology: after kinds<...>, every argument must be rcmgr::edge<Child, Parent[, Binding]>"); };
 template <class E> struct edge_names_a_kind_not_in_kinds { static_assert(always_false<E>, "rcmgr topology: an edge names a kind that is not listed in kinds<...>: add it there"); };
-template <class E> struct unknown_edge_binding { static_assert(always_false<E>, "rcmgr topology: the binding of an edge must be at_open, late, after<Q> or until<Q>"); };
+template <class E> struct unknown_edge_binding { static_assert(always_false<E>, "rcmgr topology: the binding of an edge must be at_open, late, after<Q>, until<Q> or instead_of<Q>"); };
 template <class E> struct binding_names_a_kind_not_in_kinds { static_assert(always_false<E>, "rcmgr topology: the Q of after<Q> or until<Q> is not listed in kinds<...>: add it there"); };
 template <class K> struct edge_to_itself { static_assert(always_false<K>, "rcmgr topology: an edge from a kind to itself: remove it"); };
 template <class C, class P> struct edge_declared_twice { static_assert(always_false<C>, "rcmgr topology: the same edge is declared twice: remove one"); };
@@ -33,6 +33,7 @@ template <class V, class A> struct view_component_not_keyed { static_assert(alwa
 template <class C, class V> struct view_component_not_a_parent { static_assert(always_false<C>, "rcmgr topology: a child charged to a view_of<A, B> kind must itself have edges to A and to B (at open or late): add them"); };
 template <class C, class P> struct parent_also_reached_through_owner { static_assert(always_false<C>, "rcmgr topology: the child is charged to this parent both directly and through its owner, and the two instances could differ: remove the direct edge"); };
 template <class C> struct too_many_late_edges { static_assert(always_false<C>, "rcmgr topology: a kind has more than 6 late parents: split it"); };
+template <class C, class P> struct alternative_scope_not_a_singleton { static_assert(always_false<C>, "rcmgr topology: edge<Child, Alt, instead_of<Primary>> needs a per-object Child and singleton Alt and Primary: make them singletons or remove the edge"); };
 template <class C, class P> struct static_limit_above_parent { static_assert(always_false<C>, "rcmgr topology: the child's static_limit is above its parent's for a resource the child accounts: lower the child's limit or raise the parent's"); };
 // clang-format on
 }  // namespace rcmgr::diagnostic
@@ -75,6 +76,7 @@ RCMGR_DETAIL_REPORT(view_of_non_keyed, view_component_not_keyed<A, B>);
 RCMGR_DETAIL_REPORT(keyed_through_owner, parent_also_reached_through_owner<A, B>);
 RCMGR_DETAIL_REPORT(too_many_late, too_many_late_edges<A>);
 RCMGR_DETAIL_REPORT(limit_above_parent, static_limit_above_parent<A, B>);
+RCMGR_DETAIL_REPORT(alternative_not_singleton, alternative_scope_not_a_singleton<A, B>);
 #undef RCMGR_DETAIL_REPORT
 
 template <class KL, class EL>
