@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -122,6 +123,11 @@ class basic_null_resource_manager {
   template <class K>
   constexpr scope_stat stat() const noexcept {
     return {};
+  }
+  /// A null manager holds no scopes: nothing is live.
+  template <class K, class Key>
+  constexpr std::optional<scope_stat> stat(const Key&) const noexcept {
+    return std::nullopt;
   }
   template <class K>
   auto list() const {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <memory_resource>
 #include <mutex>
 #include <new>
@@ -340,6 +341,11 @@ class core<Topology, Policy, type_list<Ks...>> {
   template <class K>
     requires(kind_traits<K>::shape == kind_shape::singleton)
   node_t<K>& singleton() noexcept {
+    return state<K>().n;
+  }
+  template <class K>
+    requires(kind_traits<K>::shape == kind_shape::singleton)
+  const node_t<K>& singleton() const noexcept {
     return state<K>().n;
   }
 
@@ -925,6 +931,17 @@ class core<Topology, Policy, type_list<Ks...>> {
       for (const auto* n : ks.table) out.push_back({{n->a->key, n->b->key}, n->rc.stat()});
       return out;
     }
+  }
+
+  /// Usage of the live keyed scope of `key`, or nothing when there is none. Creates nothing.
+  template <class K, class Key>
+  std::optional<scope_stat> find_stat(const Key& key) const {
+    static_assert(kind_traits<K>::shape == kind_shape::keyed, "stat<K>(key): only keyed kinds have keys");
+    const auto& ks = state<K>();
+    std::lock_guard lk(ks.mu);
+    auto it = ks.table.find(key);
+    if (it == ks.table.end()) return std::nullopt;
+    return (*it)->rc.stat();
   }
 
   template <class K>
