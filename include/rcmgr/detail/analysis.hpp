@@ -4,11 +4,32 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 #include "rcmgr/detail/kind_traits.hpp"
 #include "rcmgr/detail/meta.hpp"
+
+namespace rcmgr::detail {
+/// A std::array indexed by any integer type. The analysis works on kind and edge indices as
+/// int (-1 means "none"); this keeps every subscript free of sign-conversion casts (users build
+/// with -Wsign-conversion, and the headers must stay quiet under it).
+template <class T, std::size_t N>
+struct int_indexed : std::array<T, N> {
+  template <class I>
+    requires std::is_integral_v<I>
+  constexpr T& operator[](I i) noexcept {
+    return std::array<T, N>::operator[](static_cast<std::size_t>(i));
+  }
+  template <class I>
+    requires std::is_integral_v<I>
+  constexpr const T& operator[](I i) const noexcept {
+    return std::array<T, N>::operator[](static_cast<std::size_t>(i));
+  }
+};
+}  // namespace rcmgr::detail
 
 namespace rcmgr {
 template <class Child, class Parent, class Binding>
@@ -137,8 +158,8 @@ template <class... Ks, class... Es>
 struct graph<type_list<Ks...>, type_list<Es...>> {
   static constexpr int n = sizeof...(Ks);
   static constexpr int m = sizeof...(Es);
-  static constexpr std::array<kind_desc, n> kinds{describe_kind<Ks, Ks...>()...};
-  static constexpr std::array<edge_desc, m> edges{edge_parts<Es, Ks...>::desc...};
+  static constexpr int_indexed<kind_desc, std::size_t(n)> kinds{describe_kind<Ks, Ks...>()...};
+  static constexpr int_indexed<edge_desc, std::size_t(m)> edges{edge_parts<Es, Ks...>::desc...};
 
   static constexpr bool is_owner_edge(const edge_desc& e) {
     return kinds[e.parent].shape == kind_shape::per_object;
@@ -179,7 +200,7 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
   // ---- per-object kinds: late binding ----
   struct late_list {
     int count = 0;
-    std::array<int, max_late + 1> parent{};
+    int_indexed<int, std::size_t(max_late) + 1> parent{};
   };
   static constexpr late_list late_parents(int i) {
     late_list l;
@@ -292,8 +313,8 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
   /// Height: 0 for kinds with no parents, else 1 + the highest parent. A view counts its two
   /// components as parents: it has no edges of its own, but it is narrower than either (a
   /// protocol-peer scope is one peer's share of a protocol), so it must be checked before them.
-  static constexpr std::array<int, n> heights() {
-    std::array<int, n> h{};
+  static constexpr int_indexed<int, std::size_t(n)> heights() {
+    int_indexed<int, std::size_t(n)> h{};
     for (int round = 0; round < n; ++round) {
       for (const auto& e : edges)
         if (e.child >= 0 && e.parent >= 0 && e.child != e.parent && h[e.child] < h[e.parent] + 1) h[e.child] = h[e.parent] + 1;
@@ -306,10 +327,10 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
   /// The charge order: children before parents (the narrowest scope refuses first and the
   /// shared roots are touched last), ties broken by declaration order. It is a topological order
   /// of the DAG, and so also a deadlock-free lock order should one ever be needed.
-  static constexpr std::array<int, n> order() { return order_table<graph>; }
-  static constexpr std::array<int, n> compute_order() {
+  static constexpr int_indexed<int, std::size_t(n)> order() { return order_table<graph>; }
+  static constexpr int_indexed<int, std::size_t(n)> compute_order() {
     auto h = heights();
-    std::array<int, n> o{};
+    int_indexed<int, std::size_t(n)> o{};
     int k = 0;
     int maxh = 0;
     for (int i = 0; i < n; ++i) maxh = h[i] > maxh ? h[i] : maxh;
@@ -321,7 +342,7 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
   /// Kind indices of mask m in charge order.
   template <mask_t M>
   static constexpr auto ordered() {
-    std::array<int, popcount(M)> r{};
+    int_indexed<int, std::size_t(popcount(M))> r{};
     int k = 0;
     for (int i : order())
       if (M & bit(i)) r[k++] = i;
@@ -346,7 +367,7 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
       if (!kinds[i].is_kind) return {problem_code::not_a_kind, i};
     // duplicates: index_of finds the first occurrence
     {
-      constexpr std::array<int, n> first{index_of<Ks, Ks...>()...};
+      constexpr int_indexed<int, std::size_t(n)> first{index_of<Ks, Ks...>()...};
       for (int i = 0; i < n; ++i)
         if (first[i] != i) return {problem_code::duplicate_kind, i};
     }
@@ -421,7 +442,7 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
     }
     return {};
   }
-  static constexpr std::array<bool, m> is_edge{edge_parts<Es, Ks...>::is_edge...};
+  static constexpr int_indexed<bool, std::size_t(m)> is_edge{edge_parts<Es, Ks...>::is_edge...};
 };
 
 }  // namespace rcmgr::detail

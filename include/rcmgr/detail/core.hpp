@@ -547,7 +547,7 @@ class core<Topology, Policy, type_list<Ks...>> {
           ++c;
       return c;
     }();
-    std::array<int, count> r{};
+    int_indexed<int, std::size_t(count)> r{};
     int k = 0;
     for (const auto& e : graph::edges)
       if (e.child == i && (e.b == bind_kind::at_open || e.b == bind_kind::until) &&
