@@ -131,6 +131,11 @@ class basic_resource_manager {
     core_.on_misuse(handler, user);
   }
 
+  /// Debug builds (NDEBUG not defined) count the handles and references this manager gave out;
+  /// destroying it while some are alive calls `h` with a line naming each kind and count (by
+  /// default: print it and abort). Release builds count nothing and never call `h`.
+  void set_outlived_handler(outlived_handler h, void* user = nullptr) noexcept { core_.set_outlived_handler(h, user); }
+
   /// The observer given as policy (rcmgr::observed_by<T>), e.g. to read its counters.
   observer_type& observer() noexcept { return core_.observer(); }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "rcmgr/detail/kind_traits.hpp"
+#include "rcmgr/detail/live_handles.hpp"
 #include "rcmgr/errors.hpp"
 #include "rcmgr/limit_set.hpp"
 #include "rcmgr/resources.hpp"
@@ -149,6 +150,8 @@ class basic_null_resource_manager {
   constexpr void set_limit(const Key&, const limit&) noexcept {}
   constexpr void close() noexcept {}
   constexpr bool closed() const noexcept { return false; }
+  /// Nothing to count: a null manager's handles hold nothing of it.
+  constexpr void set_outlived_handler(outlived_handler, void* = nullptr) noexcept {}
 };
 
 }  // namespace rcmgr

@@ -82,7 +82,9 @@ class scope_handle : public K::template methods<scope_handle<Core, K>> {
   using core_type = Core;
 
   scope_handle() noexcept = default;
-  scope_handle(Core& c, node_type* n) noexcept : core_(&c), node_(n) {}
+  scope_handle(Core& c, node_type* n) noexcept : core_(&c), node_(n) {
+    if (node_ != nullptr) core_->template live_opened<K>();
+  }
   scope_handle(scope_handle&& o) noexcept : core_(o.core_), node_(std::exchange(o.node_, nullptr)) {}
   scope_handle& operator=(scope_handle&& o) noexcept {
     if (this != &o) {
@@ -178,6 +180,7 @@ class scope_handle : public K::template methods<scope_handle<Core, K>> {
       // the scope must not stay charged until they end.
       core_->template end<K>(*node_);
       core_->template release_object<K>(node_);
+      core_->template live_closed<K>();
       node_ = nullptr;
     }
   }
@@ -198,12 +201,14 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
   scope_ref() noexcept = default;
   /// Takes a new reference to n.
   scope_ref(Core& c, node_type* n) noexcept : core_(&c), node_(n) {
-    if (node_ != nullptr) core_->template add_ref<K>(node_);
+    if (node_ != nullptr) core_->template add_ref<K>(node_), core_->template live_opened<K>();
   }
   /// Adopts a reference the caller already holds.
-  scope_ref(Core& c, node_type* n, detail::adopt_ref_t) noexcept : core_(&c), node_(n) {}
+  scope_ref(Core& c, node_type* n, detail::adopt_ref_t) noexcept : core_(&c), node_(n) {
+    if (node_ != nullptr) core_->template live_opened<K>();
+  }
   scope_ref(const scope_ref& o) noexcept : core_(o.core_), node_(o.node_) {
-    if (node_ != nullptr) core_->template add_ref<K>(node_);
+    if (node_ != nullptr) core_->template add_ref<K>(node_), core_->template live_opened<K>();
   }
   scope_ref(scope_ref&& o) noexcept : core_(o.core_), node_(std::exchange(o.node_, nullptr)) {}
   scope_ref& operator=(scope_ref o) noexcept {
@@ -212,7 +217,7 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
     return *this;
   }
   ~scope_ref() {
-    if (node_ != nullptr) core_->template release_ref<K>(node_);
+    if (node_ != nullptr) core_->template release_ref<K>(node_), core_->template live_closed<K>();
   }
 
   /// Reserves memory directly in this scope (and the scopes it is charged to).

@@ -26,6 +26,7 @@
 #include "rcmgr/detail/counters.hpp"
 #include "rcmgr/detail/kind_traits.hpp"
 #include "rcmgr/detail/limit_store.hpp"
+#include "rcmgr/detail/live_handles.hpp"
 #include "rcmgr/detail/meta.hpp"
 #include "rcmgr/errors.hpp"
 #include "rcmgr/limit_set.hpp"
@@ -324,10 +325,27 @@ class core<Topology, Policy, type_list<Ks...>> {
   core(const core&) = delete;
   core& operator=(const core&) = delete;
   ~core() {
+    // Debug builds: handles or references still alive would reach freed memory when they end.
+    live_.check([](std::size_t k) {
+      return std::pair{name_at(int(k)), graph::kinds[k].shape == kind_shape::per_object};
+    });
     // Free what the tables still hold: scopes pinned by memory nobody released, or by handles
     // that outlive the manager (a caller bug; such handles must not be used afterwards).
     (destroy_table<Ks>(), ...);
   }
+
+  // ---- live handles and references (counted in debug builds only) ----
+  template <class K>
+  void live_opened() noexcept {
+    if constexpr (kind_traits<K>::is_span) live_.opened(std::size_t(index<typename K::owner>), true);
+    else live_.opened(std::size_t(index<K>), false);
+  }
+  template <class K>
+  void live_closed() noexcept {
+    if constexpr (kind_traits<K>::is_span) live_.closed(std::size_t(index<typename K::owner>), true);
+    else live_.closed(std::size_t(index<K>), false);
+  }
+  void set_outlived_handler(outlived_handler h, void* user) noexcept { live_.set_handler(h, user); }
 
   // ---- lookup ----
   template <class K>
@@ -1265,6 +1283,7 @@ class core<Topology, Policy, type_list<Ks...>> {
   misuse_handler handler_ = nullptr;
   void* handler_user_ = nullptr;
   [[no_unique_address]] observer_type observer_{};
+  [[no_unique_address]] live_handles<track_live_handles, sizeof...(Ks)> live_{};
 };
 
 }  // namespace detail
