@@ -142,6 +142,7 @@ enum class problem_code : std::uint8_t {
 struct problem {
   problem_code code = problem_code::none;
   int a = -1, b = -1, e = -1;
+  int r = 0;  ///< the resource involved, as a `resource` value (for problems about a resource)
 };
 
 /// Everything known about a topology, as integers.
@@ -361,6 +362,19 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
     return r;
   }
 
+  /// The first resource the child accounts and the parent does not.
+  static constexpr int missing_resource(resource_set child, resource_set parent) {
+    for (int r = 0; r < 4; ++r)
+      if (child.contains(resource(r)) && !parent.contains(resource(r))) return r;
+    return 0;
+  }
+  /// The first resource the child accounts whose static limit is above the parent's.
+  static constexpr int exceeding_resource(const limit& c, const limit& p, resource_set acc) {
+    for (int r = 0; r < 4; ++r)
+      if (acc.contains(resource(r)) && exceeds(c, p, resource_set{static_cast<std::uint8_t>(1u << r)})) return r;
+    return 0;
+  }
+
   static constexpr problem first_problem() {
     if (n > max_kinds) return {problem_code::too_many_kinds};
     for (int i = 0; i < n; ++i)
@@ -389,7 +403,7 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
     for (const auto& e : edges) {
       const auto& c = kinds[e.child];
       const auto& p = kinds[e.parent];
-      if (!p.acc.includes(c.acc)) return {problem_code::parent_lacks_resource, e.child, e.parent};
+      if (!p.acc.includes(c.acc)) return {problem_code::parent_lacks_resource, e.child, e.parent, -1, missing_resource(c.acc, p.acc)};
       if (c.shape != kind_shape::per_object) {
         if (p.shape != kind_shape::singleton) return {problem_code::shared_kind_parent, e.child, e.parent};
         if (e.b != bind_kind::at_open) return {problem_code::shared_kind_late_edge, e.child, e.parent};
@@ -438,7 +452,7 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
       const auto& c = kinds[e.child];
       const auto& p = kinds[e.parent];
       if (c.constant_limit && p.constant_limit && exceeds(c.climit, p.climit, c.acc))
-        return {problem_code::limit_above_parent, e.child, e.parent};
+        return {problem_code::limit_above_parent, e.child, e.parent, -1, exceeding_resource(c.climit, p.climit, c.acc)};
     }
     return {};
   }
