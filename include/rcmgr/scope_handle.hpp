@@ -271,6 +271,8 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
   using core_type = Core;
 
   scope_ref() noexcept = default;
+  /// An empty reference that says why it is empty (see empty_reason()).
+  explicit scope_ref(errc why) noexcept : why_(why) {}
   /// Takes a new reference to n.
   scope_ref(Core& c, node_type* n) noexcept : core_(&c), node_(n) {
     if (node_ != nullptr) core_->template add_ref<K>(node_), core_->template live_opened<K>();
@@ -279,13 +281,14 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
   scope_ref(Core& c, node_type* n, detail::adopt_ref_t) noexcept : core_(&c), node_(n) {
     if (node_ != nullptr) core_->template live_opened<K>();
   }
-  scope_ref(const scope_ref& o) noexcept : core_(o.core_), node_(o.node_) {
+  scope_ref(const scope_ref& o) noexcept : core_(o.core_), node_(o.node_), why_(o.why_) {
     if (node_ != nullptr) core_->template add_ref<K>(node_), core_->template live_opened<K>();
   }
-  scope_ref(scope_ref&& o) noexcept : core_(o.core_), node_(std::exchange(o.node_, nullptr)) {}
+  scope_ref(scope_ref&& o) noexcept : core_(o.core_), node_(std::exchange(o.node_, nullptr)), why_(o.why_) {}
   scope_ref& operator=(scope_ref o) noexcept {
     std::swap(core_, o.core_);
     std::swap(node_, o.node_);
+    std::swap(why_, o.why_);
     return *this;
   }
   ~scope_ref() {
@@ -326,6 +329,10 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
   scope_name id() const { return node_ != nullptr ? core_->template name_of<K>(*node_) : scope_name(detail::kind_traits<K>::name); }
   /// False for an empty reference (e.g. the peer of a connection whose peer is not set yet).
   explicit operator bool() const noexcept { return node_ != nullptr; }
+  /// Why an empty reference is empty: not_attached (no such parent, moved from, default), or
+  /// what refused to create the scope for view_*(key, f): too_many_scopes, out_of_memory or
+  /// invalid_argument. Meaningless for a non-empty reference.
+  errc empty_reason() const noexcept { return why_; }
 
   node_type* rcmgr_node() const noexcept { return node_; }
 
@@ -339,6 +346,7 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
   }
   Core* core_ = nullptr;
   node_type* node_ = nullptr;
+  errc why_ = errc::not_attached;
 };
 
 }  // namespace rcmgr
