@@ -16,9 +16,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <type_traits>
 
+#include "rcmgr/detail/platform.hpp"
 #include "rcmgr/observer.hpp"
 
 namespace rcmgr {
@@ -90,7 +90,7 @@ struct thread_safe {
   using rcmgr_concurrency_tag = void;
   template <class T>
   using cell = detail::atomic_cell<T>;
-  using mutex = std::mutex;
+  using mutex = detail::system_mutex;
   static constexpr bool concurrent = true;
 };
 
@@ -226,6 +226,11 @@ struct policy_set {
   static constexpr bool concurrent = concurrency::concurrent;
   static constexpr std::int64_t memory_cache_chunk = memory_cache_of<concurrency>::chunk;
   static constexpr unsigned memory_cache_slots = memory_cache_of<concurrency>::slots;
+  // Last, once every member exists: clang stops declaring members at a failed assertion, and
+  // the engine would then add an error per member it reads.
+  static_assert(RCMGR_HAS_THREADS || !concurrent,
+                "rcmgr manager: this standard library has no threads (no std::mutex); give rcmgr::single_threaded "
+                "as the concurrency policy");
 };
 
 /// The storage policy of an engine policy (a policy_set, or a bare concurrency policy).

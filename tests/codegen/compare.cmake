@@ -7,7 +7,10 @@
 #   - rcmgr_codegen_null is exactly as many bytes as rcmgr_codegen_plain (nm -S);
 #   - the null object defines the same symbols as the plain one (nothing else is emitted);
 #   - with objdump: the two functions are the same instructions;
-#   - rcmgr_codegen_real is larger than rcmgr_codegen_plain (the comparison can fail).
+#   - rcmgr_codegen_real is larger than rcmgr_codegen_plain (the comparison can fail);
+#   - probe_unobserved.cpp (probe_real's session with observed_by<no_observer, no_observer>)
+#     emits exactly as many bytes of code in total as probe_real.cpp, and its function is the same
+#     instructions; probe_observed.cpp (with a counting observer) emits different code (the control).
 cmake_minimum_required(VERSION 3.20)
 foreach(var COMPILER FLAGS NM SOURCE_DIR WORK_DIR)
   if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
@@ -17,7 +20,7 @@ endforeach()
 string(REPLACE "|" ";" flags "${FLAGS}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 
-foreach(probe null plain real)
+foreach(probe null plain real unobserved observed)
   set(obj "${WORK_DIR}/probe_${probe}.o")
   execute_process(COMMAND "${COMPILER}" ${flags} -c "${SOURCE_DIR}/probe_${probe}.cpp" -o "${obj}"
                   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
@@ -33,13 +36,20 @@ foreach(probe null plain real)
     message(FATAL_ERROR "no sized symbol rcmgr_codegen_${probe} in ${obj}:\n${sizes}")
   endif()
   math(EXPR size_${probe} "0x${CMAKE_MATCH_1}" OUTPUT_FORMAT DECIMAL)
+  # every sized symbol of the object: the probe and what it instantiated out of line
+  string(REGEX MATCHALL "[0-9a-fA-F]+ [0-9a-fA-F]+ [TtWw] " sized "${sizes}")
+  set(total_${probe} 0)
+  foreach(entry IN LISTS sized)
+    string(REGEX REPLACE "^[0-9a-fA-F]+ ([0-9a-fA-F]+) .*" "\\1" hex "${entry}")
+    math(EXPR total_${probe} "${total_${probe}} + 0x${hex}" OUTPUT_FORMAT DECIMAL)
+  endforeach()
   execute_process(COMMAND "${NM}" --defined-only "${obj}" OUTPUT_VARIABLE defined)
   string(REGEX MATCHALL "[^ \n]+\n" names "${defined}")
   list(TRANSFORM names STRIP)
   list(SORT names)
   set(names_${probe} "${names}")
   list(LENGTH names n_names)
-  if(probe STREQUAL "real")
+  if(probe MATCHES "real|observed")
     message(STATUS "rcmgr_codegen_${probe}: ${size_${probe}} bytes; the object defines ${n_names} symbols")
   else()
     message(STATUS "rcmgr_codegen_${probe}: ${size_${probe}} bytes; the object defines: ${names}")
@@ -101,3 +111,31 @@ if(OBJDUMP)
   message(STATUS "same ${n} instructions")
 endif()
 message(STATUS "ok: null ${size_null} B == plain ${size_plain} B < real ${size_real} B")
+
+# No observer costs nothing: observers that are all disabled leave the manager's code unchanged.
+message(STATUS "code in total: real ${total_real} B, unobserved ${total_unobserved} B, observed ${total_observed} B")
+if(NOT size_unobserved EQUAL size_real OR NOT total_unobserved EQUAL total_real)
+  message(FATAL_ERROR "disabled observers cost code: rcmgr_codegen_unobserved is ${size_unobserved} bytes "
+                      "(${total_unobserved} in total), rcmgr_codegen_real ${size_real} (${total_real} in total)")
+endif()
+set(observed_differs FALSE)
+if(NOT total_observed EQUAL total_real)
+  set(observed_differs TRUE)
+endif()
+if(OBJDUMP)
+  instructions(unobserved ins_unobserved)
+  instructions(real ins_real)
+  instructions(observed ins_observed)
+  if(NOT ins_unobserved STREQUAL ins_real)
+    message(FATAL_ERROR "disabled observers change the instructions of the session")
+  endif()
+  if(NOT ins_observed STREQUAL ins_real)
+    set(observed_differs TRUE)
+  endif()
+endif()
+# The control: a real observer must change the code (its size, or the session's instructions;
+# compilers inline differently, so the total alone may even shrink).
+if(NOT observed_differs)
+  message(FATAL_ERROR "control failed: the observed probe compiles to the same code as the unobserved one")
+endif()
+message(STATUS "ok: unobserved ${total_unobserved} B == real ${total_real} B; observed differs (${total_observed} B)")
