@@ -123,6 +123,9 @@ struct error {
   std::string_view detail;        ///< static text for non-limit errors, e.g. "already attached to a protocol"
 
   std::error_code error_code() const noexcept { return make_error_code(code); }
+  /// An error is usable wherever a std::error_code is expected (`std::error_code ec = r.error();`);
+  /// the conversion keeps the code only, the numbers stay in the error.
+  operator std::error_code() const noexcept { return make_error_code(code); }  // NOLINT: implicit by design
   /// For memory: the most the scope could hold at this priority.
   constexpr std::int64_t usable() const noexcept {
     return res == resource::memory ? memory_threshold(limit_value, prio) : limit_value;

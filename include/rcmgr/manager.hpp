@@ -3,6 +3,7 @@
 // in rcmgr/libp2p.hpp.
 #pragma once
 
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -92,8 +93,16 @@ class basic_resource_manager {
   /// Usage of the singleton scope K.
   template <class K>
     requires(detail::kind_traits<K>::shape == kind_shape::singleton)
-  scope_stat stat() noexcept {
+  scope_stat stat() const noexcept {
     return core_.template singleton<K>().rc.stat();
+  }
+  /// Usage of the keyed scope K of `key` if it is live, or std::nullopt. Unlike view(), this
+  /// creates no scope, takes no reference and never fails for a full table: a read with no side
+  /// effects (one lock of the kind's table).
+  template <class K, class Key>
+    requires(detail::kind_traits<K>::shape == kind_shape::keyed)
+  std::optional<scope_stat> stat(const Key& key) const {
+    return core_.template find_stat<K>(key);
   }
   /// The live scopes of a keyed or view kind with their usage: a vector of (key, scope_stat).
   template <class K>
@@ -145,6 +154,11 @@ class basic_resource_manager {
   void on_misuse(void (*handler)(const misuse_event&, void*), void* user = nullptr) noexcept {
     core_.on_misuse(handler, user);
   }
+
+  /// Debug builds (NDEBUG not defined) count the handles and references this manager gave out;
+  /// destroying it while some are alive calls `h` with a line naming each kind and count (by
+  /// default: print it and abort). Release builds count nothing and never call `h`.
+  void set_outlived_handler(outlived_handler h, void* user = nullptr) noexcept { core_.set_outlived_handler(h, user); }
 
   /// The observer given as policy (rcmgr::observed_by<T>), e.g. to read its counters.
   observer_type& observer() noexcept { return core_.observer(); }

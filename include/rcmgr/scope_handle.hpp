@@ -61,12 +61,84 @@ constexpr bool open_arguments_fit(std::index_sequence<J...>) noexcept {
   return (open_argument_fits<Core, parents[J], Args>() && ...);
 }
 
+// The checks of open<K>(dir, use_fd, args...) are named concepts whose template arguments spell
+// out the expectation, so that a wrong call's diagnostic reads, e.g.,
+//   required for the satisfaction of 'open_argument_must_be<3, client_scope, std::string, int>'
+// (the 3rd argument of open names client_scope and must convert to its key, std::string; an int
+// was given) or 'open_argument_count_is<request_scope, arguments<1>, arguments<0>>' (one parent
+// argument expected, none given).
+
+/// What an argument naming parent PK must be: the key of a keyed parent, or a handle of the owner.
+template <class PK>
+struct handle_of {};
+template <class Core, int P>
+using open_expected_t = std::conditional_t<kind_traits<typename Core::template kind_at<P>>::shape == kind_shape::keyed,
+                                           key_type_of<typename Core::template kind_at<P>>,
+                                           handle_of<typename Core::template kind_at<P>>>;
+template <class Core, class K, std::size_t I>
+inline constexpr int open_parent_at = Core::template open_parent_indices<K>()[I];
+template <class Core, class K>
+inline constexpr std::size_t open_parent_count = Core::template open_parent_indices<K>().size();
+
+/// The argument at (1-based) Position of open<K>(dir, use_fd, ...) names parent Parent and must
+/// convert to Expected; Got was given.
+struct no_argument {};
+template <class Expected, class Got>
+inline constexpr bool open_argument_matches = std::is_constructible_v<Expected, const Got&>;
+template <>
+inline constexpr bool open_argument_matches<no_argument, no_argument> = true;
+template <class PK, class Got>
+inline constexpr bool open_argument_matches<handle_of<PK>, Got> = requires {
+  requires std::is_same_v<typename Got::kind, PK>;
+};
+template <std::size_t Position, class Parent, class Expected, class Got>
+inline constexpr bool open_argument_matches_at = open_argument_matches<Expected, Got>;
+template <class K, class Expected, class Given>
+inline constexpr bool open_argument_count_is = Expected::value == Given::value;
+
+/// The argument at (1-based) Position of open<K>(dir, use_fd, ...) names parent Parent and must
+/// convert to Expected (a key type, or handle_of<owner kind>); Got was given.
+template <std::size_t Position, class Parent, class Expected, class Got>
+concept open_argument_must_be = open_argument_matches_at<Position, Parent, Expected, Got>;
+/// open<K> takes Expected::value parent arguments (keys of keyed parents, then the owner's
+/// handle, in edge order); Given::value were passed. (Types rather than numbers, so that
+/// compilers print the numbers in the diagnostic.)
+template <class K, class Expected, class Given>
+concept open_argument_count = open_argument_count_is<K, Expected, Given>;
+template <std::size_t N>
+using arguments = std::integral_constant<std::size_t, N>;
+
+/// Argument I of a call of open<K>: the parent it names, what it must be, what it is (all
+/// no_argument past the end of either list: nothing to check).
+template <class Core, class K, std::size_t I, class... Args>
+struct open_argument {
+  using parent = no_argument;
+  using expected = no_argument;
+  using got = no_argument;
+};
+template <class Core, class K, std::size_t I, class... Args>
+  requires(I < sizeof...(Args) && I < open_parent_count<Core, K>)
+struct open_argument<Core, K, I, Args...> {
+  using parent = typename Core::template kind_at<open_parent_at<Core, K, I>>;
+  using expected = open_expected_t<Core, open_parent_at<Core, K, I>>;
+  using got = std::remove_cvref_t<nth<I, Args...>>;
+};
+template <class Core, class K, std::size_t I, class... Args>
+concept open_argument_ok =
+    open_argument_must_be<I + 3, typename open_argument<Core, K, I, Args...>::parent,
+                          typename open_argument<Core, K, I, Args...>::expected, typename open_argument<Core, K, I, Args...>::got>;
+
+template <class Core, class K, class... Args>
+concept open_arguments_ok = open_argument_ok<Core, K, 0, Args...> && open_argument_ok<Core, K, 1, Args...> &&
+                            open_argument_ok<Core, K, 2, Args...> && open_argument_ok<Core, K, 3, Args...> &&
+                            (sizeof...(Args) <= 4 || open_arguments_fit<Core, K, Args...>(std::index_sequence_for<Args...>{}));
+
 /// K is a per-object kind of Core's topology (not a span), and Args are its keyed parents' keys
 /// and its owner's handle, in edge order: open<K>(dir, use_fd, args...) exists.
 template <class Core, class K, class... Args>
 concept openable_with = scope_kind<K> && (Core::template index<K> >= 0) && is_per_object<K> && !kind_traits<K>::is_span &&
-                        (Core::template open_parent_indices<K>().size() == sizeof...(Args)) &&
-                        open_arguments_fit<Core, K, Args...>(std::index_sequence_for<Args...>{});
+                        open_argument_count<K, arguments<open_parent_count<Core, K>>, arguments<sizeof...(Args)>> &&
+                        open_arguments_ok<Core, K, Args...>;
 }  // namespace detail
 
 /// Owning handle of a per-object scope. The scope ends when done() is called or the handle is
@@ -82,7 +154,9 @@ class scope_handle : public K::template methods<scope_handle<Core, K>> {
   using core_type = Core;
 
   scope_handle() noexcept = default;
-  scope_handle(Core& c, node_type* n) noexcept : core_(&c), node_(n) {}
+  scope_handle(Core& c, node_type* n) noexcept : core_(&c), node_(n) {
+    if (node_ != nullptr) core_->template live_opened<K>();
+  }
   scope_handle(scope_handle&& o) noexcept : core_(o.core_), node_(std::exchange(o.node_, nullptr)) {}
   scope_handle& operator=(scope_handle&& o) noexcept {
     if (this != &o) {
@@ -193,6 +267,7 @@ class scope_handle : public K::template methods<scope_handle<Core, K>> {
       // the scope must not stay charged until they end.
       core_->template end<K>(*node_);
       core_->template release_object<K>(node_);
+      core_->template live_closed<K>();
       node_ = nullptr;
     }
   }
@@ -215,12 +290,14 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
   explicit scope_ref(errc why) noexcept : why_(why) {}
   /// Takes a new reference to n.
   scope_ref(Core& c, node_type* n) noexcept : core_(&c), node_(n) {
-    if (node_ != nullptr) core_->template add_ref<K>(node_);
+    if (node_ != nullptr) core_->template add_ref<K>(node_), core_->template live_opened<K>();
   }
   /// Adopts a reference the caller already holds.
-  scope_ref(Core& c, node_type* n, detail::adopt_ref_t) noexcept : core_(&c), node_(n) {}
+  scope_ref(Core& c, node_type* n, detail::adopt_ref_t) noexcept : core_(&c), node_(n) {
+    if (node_ != nullptr) core_->template live_opened<K>();
+  }
   scope_ref(const scope_ref& o) noexcept : core_(o.core_), node_(o.node_), why_(o.why_) {
-    if (node_ != nullptr) core_->template add_ref<K>(node_);
+    if (node_ != nullptr) core_->template add_ref<K>(node_), core_->template live_opened<K>();
   }
   scope_ref(scope_ref&& o) noexcept : core_(o.core_), node_(std::exchange(o.node_, nullptr)), why_(o.why_) {}
   scope_ref& operator=(scope_ref o) noexcept {
@@ -230,7 +307,7 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
     return *this;
   }
   ~scope_ref() {
-    if (node_ != nullptr) core_->template release_ref<K>(node_);
+    if (node_ != nullptr) core_->template release_ref<K>(node_), core_->template live_closed<K>();
   }
 
   /// Reserves memory directly in this scope (and the scopes it is charged to).

@@ -64,7 +64,7 @@ TEST_CASE("a child above a scope it is charged to") {
   const auto f = about(r, check::child_above_parent, "PeerDefault", "Memory");
   REQUIRE(f.size() == 1);
   CHECK(f[0].level == severity::warning);
-  CHECK(f[0].explanation == "is 1024 MiB, above System.Memory (128 MiB): a peer is charged to the system, so System refuses first");
+  CHECK(f[0].explanation == "is 1 GiB, above System.Memory (128 MiB): a peer is charged to the system, so System refuses first");
   CHECK(about(r, check::child_above_parent, "Stream", "Memory").size() == 2);  // above both views
   CHECK(has(r, check::child_above_parent, "ServicePeerDefault", "StreamsInbound", severity::warning));
   CHECK_FALSE(has_findings(r, severity::error));

@@ -4,11 +4,32 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 #include "rcmgr/detail/kind_traits.hpp"
 #include "rcmgr/detail/meta.hpp"
+
+namespace rcmgr::detail {
+/// A std::array indexed by any integer type. The analysis works on kind and edge indices as
+/// int (-1 means "none"); this keeps every subscript free of sign-conversion casts (users build
+/// with -Wsign-conversion, and the headers must stay quiet under it).
+template <class T, std::size_t N>
+struct int_indexed : std::array<T, N> {
+  template <class I>
+    requires std::is_integral_v<I>
+  constexpr T& operator[](I i) noexcept {
+    return std::array<T, N>::operator[](static_cast<std::size_t>(i));
+  }
+  template <class I>
+    requires std::is_integral_v<I>
+  constexpr const T& operator[](I i) const noexcept {
+    return std::array<T, N>::operator[](static_cast<std::size_t>(i));
+  }
+};
+}  // namespace rcmgr::detail
 
 namespace rcmgr {
 template <class Child, class Parent, class Binding>
@@ -124,6 +145,7 @@ enum class problem_code : std::uint8_t {
 struct problem {
   problem_code code = problem_code::none;
   int a = -1, b = -1, e = -1;
+  int r = 0;  ///< the resource involved, as a `resource` value (for problems about a resource)
 };
 
 /// Everything known about a topology, as integers.
@@ -140,8 +162,8 @@ template <class... Ks, class... Es>
 struct graph<type_list<Ks...>, type_list<Es...>> {
   static constexpr int n = sizeof...(Ks);
   static constexpr int m = sizeof...(Es);
-  static constexpr std::array<kind_desc, n> kinds{describe_kind<Ks, Ks...>()...};
-  static constexpr std::array<edge_desc, m> edges{edge_parts<Es, Ks...>::desc...};
+  static constexpr int_indexed<kind_desc, std::size_t(n)> kinds{describe_kind<Ks, Ks...>()...};
+  static constexpr int_indexed<edge_desc, std::size_t(m)> edges{edge_parts<Es, Ks...>::desc...};
 
   static constexpr bool is_owner_edge(const edge_desc& e) {
     return kinds[e.parent].shape == kind_shape::per_object;
@@ -182,7 +204,7 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
   // ---- per-object kinds: late binding ----
   struct late_list {
     int count = 0;
-    std::array<int, max_late + 1> parent{};
+    int_indexed<int, std::size_t(max_late) + 1> parent{};
   };
   static constexpr late_list late_parents(int i) {
     late_list l;
@@ -309,8 +331,8 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
   /// Height: 0 for kinds with no parents, else 1 + the highest parent. A view counts its two
   /// components as parents: it has no edges of its own, but it is narrower than either (a
   /// protocol-peer scope is one peer's share of a protocol), so it must be checked before them.
-  static constexpr std::array<int, n> heights() {
-    std::array<int, n> h{};
+  static constexpr int_indexed<int, std::size_t(n)> heights() {
+    int_indexed<int, std::size_t(n)> h{};
     for (int round = 0; round < n; ++round) {
       for (const auto& e : edges)
         if (e.child >= 0 && e.parent >= 0 && e.child != e.parent && h[e.child] < h[e.parent] + 1) h[e.child] = h[e.parent] + 1;
@@ -323,10 +345,10 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
   /// The charge order: children before parents (the narrowest scope refuses first and the
   /// shared roots are touched last), ties broken by declaration order. It is a topological order
   /// of the DAG, and so also a deadlock-free lock order should one ever be needed.
-  static constexpr std::array<int, n> order() { return order_table<graph>; }
-  static constexpr std::array<int, n> compute_order() {
+  static constexpr int_indexed<int, std::size_t(n)> order() { return order_table<graph>; }
+  static constexpr int_indexed<int, std::size_t(n)> compute_order() {
     auto h = heights();
-    std::array<int, n> o{};
+    int_indexed<int, std::size_t(n)> o{};
     int k = 0;
     int maxh = 0;
     for (int i = 0; i < n; ++i) maxh = h[i] > maxh ? h[i] : maxh;
@@ -338,7 +360,7 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
   /// Kind indices of mask m in charge order.
   template <mask_t M>
   static constexpr auto ordered() {
-    std::array<int, popcount(M)> r{};
+    int_indexed<int, std::size_t(popcount(M))> r{};
     int k = 0;
     for (int i : order())
       if (M & bit(i)) r[k++] = i;
@@ -357,13 +379,26 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
     return r;
   }
 
+  /// The first resource the child accounts and the parent does not.
+  static constexpr int missing_resource(resource_set child, resource_set parent) {
+    for (int r = 0; r < 4; ++r)
+      if (child.contains(resource(r)) && !parent.contains(resource(r))) return r;
+    return 0;
+  }
+  /// The first resource the child accounts whose static limit is above the parent's.
+  static constexpr int exceeding_resource(const limit& c, const limit& p, resource_set acc) {
+    for (int r = 0; r < 4; ++r)
+      if (acc.contains(resource(r)) && exceeds(c, p, resource_set{static_cast<std::uint8_t>(1u << r)})) return r;
+    return 0;
+  }
+
   static constexpr problem first_problem() {
     if (n > max_kinds) return {problem_code::too_many_kinds};
     for (int i = 0; i < n; ++i)
       if (!kinds[i].is_kind) return {problem_code::not_a_kind, i};
     // duplicates: index_of finds the first occurrence
     {
-      constexpr std::array<int, n> first{index_of<Ks, Ks...>()...};
+      constexpr int_indexed<int, std::size_t(n)> first{index_of<Ks, Ks...>()...};
       for (int i = 0; i < n; ++i)
         if (first[i] != i) return {problem_code::duplicate_kind, i};
     }
@@ -385,7 +420,7 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
     for (const auto& e : edges) {
       const auto& c = kinds[e.child];
       const auto& p = kinds[e.parent];
-      if (!p.acc.includes(c.acc)) return {problem_code::parent_lacks_resource, e.child, e.parent};
+      if (!p.acc.includes(c.acc)) return {problem_code::parent_lacks_resource, e.child, e.parent, -1, missing_resource(c.acc, p.acc)};
       if (c.shape != kind_shape::per_object) {
         if (p.shape != kind_shape::singleton) return {problem_code::shared_kind_parent, e.child, e.parent};
         if (e.b != bind_kind::at_open) return {problem_code::shared_kind_late_edge, e.child, e.parent};
@@ -440,11 +475,11 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
       const auto& c = kinds[e.child];
       const auto& p = kinds[e.parent];
       if (c.constant_limit && p.constant_limit && exceeds(c.climit, p.climit, c.acc))
-        return {problem_code::limit_above_parent, e.child, e.parent};
+        return {problem_code::limit_above_parent, e.child, e.parent, -1, exceeding_resource(c.climit, p.climit, c.acc)};
     }
     return {};
   }
-  static constexpr std::array<bool, m> is_edge{edge_parts<Es, Ks...>::is_edge...};
+  static constexpr int_indexed<bool, std::size_t(m)> is_edge{edge_parts<Es, Ks...>::is_edge...};
 };
 
 }  // namespace rcmgr::detail

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <new>
 #include <string>
@@ -23,6 +24,7 @@
 #include "rcmgr/detail/counters.hpp"
 #include "rcmgr/detail/kind_traits.hpp"
 #include "rcmgr/detail/limit_store.hpp"
+#include "rcmgr/detail/live_handles.hpp"
 #include "rcmgr/detail/meta.hpp"
 #include "rcmgr/detail/siphash.hpp"
 #include "rcmgr/detail/storage.hpp"
@@ -356,10 +358,27 @@ class core<Topology, Policy, type_list<Ks...>> {
     }
   }
   ~core() {
+    // Debug builds: handles or references still alive would reach freed memory when they end.
+    live_.check([](std::size_t k) {
+      return std::pair{name_at(int(k)), graph::kinds[k].shape == kind_shape::per_object};
+    });
     // Free what the tables still hold: scopes pinned by memory nobody released, or by handles
     // that outlive the manager (a caller bug; such handles must not be used afterwards).
     (destroy_table<Ks>(), ...);
   }
+
+  // ---- live handles and references (counted in debug builds only) ----
+  template <class K>
+  void live_opened() noexcept {
+    if constexpr (kind_traits<K>::is_span) live_.opened(std::size_t(index<typename K::owner>), true);
+    else live_.opened(std::size_t(index<K>), false);
+  }
+  template <class K>
+  void live_closed() noexcept {
+    if constexpr (kind_traits<K>::is_span) live_.closed(std::size_t(index<typename K::owner>), true);
+    else live_.closed(std::size_t(index<K>), false);
+  }
+  void set_outlived_handler(outlived_handler h, void* user) noexcept { live_.set_handler(h, user); }
 
   // ---- lookup ----
   template <class K>
@@ -373,6 +392,11 @@ class core<Topology, Policy, type_list<Ks...>> {
   template <class K>
     requires(kind_traits<K>::shape == kind_shape::singleton)
   node_t<K>& singleton() noexcept {
+    return state<K>().n;
+  }
+  template <class K>
+    requires(kind_traits<K>::shape == kind_shape::singleton)
+  const node_t<K>& singleton() const noexcept {
     return state<K>().n;
   }
 
@@ -578,7 +602,7 @@ class core<Topology, Policy, type_list<Ks...>> {
           ++c;
       return c;
     }();
-    std::array<int, count> r{};
+    int_indexed<int, std::size_t(count)> r{};
     int k = 0;
     for (const auto& e : graph::edges)
       if (e.child == i && (e.b == bind_kind::at_open || e.b == bind_kind::until) &&
@@ -1254,6 +1278,27 @@ class core<Topology, Policy, type_list<Ks...>> {
     }
   }
 
+  /// Usage of the live keyed scope of `key`, or nothing when there is none. Creates nothing.
+  template <class K, class Key>
+  std::optional<scope_stat> find_stat(const Key& key) const {
+    static_assert(kind_traits<K>::shape == kind_shape::keyed, "stat<K>(key): only keyed kinds have keys");
+    using public_key = typename key_of<K>::type;
+    if constexpr (!string_like<Key> && !std::is_same_v<Key, public_key>) {
+      return find_stat<K>(public_key(key));  // hash what the table stores, as acquire() does
+    } else {
+      using st = storage_traits<Policy>;
+      if constexpr (st::template length_checked<public_key>) {
+        if (std::string_view(key).size() > st::policy::key_capacity) return std::nullopt;  // never stored
+      }
+      const std::uint64_t h = key_hash(key);
+      const auto& ks = state<K>();
+      std::lock_guard lk(ks.mu);
+      const node_t<K>* n = ks.table.find(h, [&](const node_t<K>& x) { return keys_equal(x.key, key); });
+      if (n == nullptr) return std::nullopt;
+      return n->rc.stat();
+    }
+  }
+
   template <class K>
   std::size_t live_count() const {
     const auto& ks = state<K>();
@@ -1636,6 +1681,7 @@ class core<Topology, Policy, type_list<Ks...>> {
   misuse_handler handler_ = nullptr;
   void* handler_user_ = nullptr;
   [[no_unique_address]] observer_type observer_{};
+  [[no_unique_address]] live_handles<track_live_handles, sizeof...(Ks)> live_{};
 };
 
 }  // namespace detail

@@ -2,6 +2,7 @@
 // go-libp2p's network.ResourceManager, and rcmgr::null_resource_manager, its null twin.
 #pragma once
 
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -49,6 +50,19 @@ class manager_methods {
   constexpr decltype(auto) view_peer(const peer_id& p, F&& f) {
     return self().template view<peer_scope>(p, std::forward<F>(f));
   }
+
+  /// Usage of the system and transient scopes.
+  constexpr scope_stat stat_system() const { return self().template stat<system_scope>(); }
+  constexpr scope_stat stat_transient() const { return self().template stat<transient_scope>(); }
+  /// Usage of a service, protocol or peer scope if it is live, or std::nullopt. Unlike the
+  /// view_* calls these create nothing: asking about a peer that is not connected leaves no trace.
+  constexpr std::optional<scope_stat> stat_service(std::string_view name) const {
+    return self().template stat<service_scope>(name);
+  }
+  constexpr std::optional<scope_stat> stat_protocol(std::string_view id) const {
+    return self().template stat<protocol_scope>(id);
+  }
+  constexpr std::optional<scope_stat> stat_peer(const peer_id& p) const { return self().template stat<peer_scope>(p); }
 
   /// Live services, protocols and peers with their usage.
   auto list_services() const { return self().template list<service_scope>(); }
