@@ -64,10 +64,15 @@ class basic_resource_manager {
   /// Calls f with a reference to the keyed scope K of `key` (created if needed, collected
   /// afterwards if it is idle) and returns what f returns. Under bounded_storage, when the kind's
   /// table is full and `key` has no scope, f gets an empty reference (its reservations fail with
-  /// errc::not_attached).
+  /// errc::not_attached). A key that cannot name a scope (an empty or too long peer id, say) gets
+  /// f an empty reference whose reservations fail with errc::invalid_argument saying why.
   template <class K, class Key, class F>
     requires(detail::kind_traits<K>::shape == kind_shape::keyed)
   decltype(auto) view(const Key& key, F&& f) {
+    if (const key_problem kp = detail::key_problem_of<K>(key)) {
+      ref<K> r(kp);
+      return std::forward<F>(f)(r);
+    }
     auto* n = core_.template acquire<K>(key);
     ref<K> r = n != nullptr ? ref<K>(core_, n, detail::adopt_ref_t{}) : ref<K>();
     return std::forward<F>(f)(r);

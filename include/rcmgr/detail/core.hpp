@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "rcmgr/detail/counters.hpp"
+#include "rcmgr/detail/key_check.hpp"
 #include "rcmgr/detail/kind_traits.hpp"
 #include "rcmgr/detail/limit_store.hpp"
 #include "rcmgr/detail/meta.hpp"
@@ -643,6 +644,9 @@ class core<Topology, Policy, type_list<Ks...>> {
     if (n.done) return state_error<K>(n, errc::scope_closed, "the scope has ended");
     if (n.state & (1u << b)) return state_error<K>(n, errc::already_attached, attached_text<P>());
     if (!prerequisites_met<K, P>(n.state)) return state_error<K>(n, errc::not_attached, prerequisite_text<K, P>());
+    if constexpr (keyed) {
+      if (const key_problem kp = key_problem_of<P>(key...)) return key_error(kind_traits<P>::name, kp);
+    }
     return dispatch_state<K>(n.state, [&](auto s) -> result<void> {
       constexpr unsigned S = decltype(s)::value;
       constexpr unsigned S2 = S | (1u << b);
@@ -1097,6 +1101,10 @@ class core<Topology, Policy, type_list<Ks...>> {
   bool bind_one(node_t<K>& n, error& err, Arg&& arg) {
     using PK = kind_at<P>;
     if constexpr (kind_traits<PK>::shape == kind_shape::keyed) {
+      if (const key_problem kp = key_problem_of<PK>(arg)) {
+        err = key_error(kind_traits<PK>::name, kp);
+        return false;
+      }
       auto* pn = acquire<PK>(arg);
       if (pn == nullptr) {
         err = full_error<PK>();
