@@ -215,7 +215,7 @@ TEST_CASE("a refused document changes nothing: reading and applying are separate
   auto ok = config::parse_limits(R"({"System": {"Conns": 99}})", mine);
   REQUIRE(ok);
   CHECK(mgr.get_limit<system_scope>().conns == 5);
-  mgr.set_limits(ok->limits);
+  REQUIRE(mgr.set_limits(ok->limits));
   CHECK(mgr.get_limit<system_scope>().conns == 99);
 }
 

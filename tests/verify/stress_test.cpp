@@ -84,7 +84,7 @@ struct handoff {
 };
 
 struct totals {
-  std::atomic<std::uint64_t> calls{0}, refused{0}, samples{0}, limit_changes{0};
+  std::atomic<std::uint64_t> calls{0}, refused{0}, samples{0}, limit_changes{0}, refused_changes{0};
 };
 
 /// One worker's round: random calls on its own handles and on the shared scopes, then
@@ -326,15 +326,19 @@ void limit_changer(Mgr& mgr, totals& t, std::atomic<bool>& stop) {
   const lp::limits low = stress_limits(1), high = stress_limits(2);
   while (!stop.load()) {
     const lp::limits& pick = r.below(2) ? low : high;
+    bool ok = true;
     switch (r.below(6)) {
-      case 0: mgr.template set_limit<lp::system_scope>(pick.get<lp::system_scope>()); break;
-      case 1: mgr.template set_limit<lp::peer_scope>(pick.get<lp::peer_scope>()); break;
-      case 2: mgr.template set_limit<lp::peer_scope>(rcmgr::peer_id(peer_ids[r.below(peer_ids.size())]), pick.get<lp::peer_scope>(rcmgr::peer_id("p1")));
+      case 0: ok = bool(mgr.template set_limit<lp::system_scope>(pick.get<lp::system_scope>())); break;
+      case 1: ok = bool(mgr.template set_limit<lp::peer_scope>(pick.get<lp::peer_scope>())); break;
+      case 2:
+        ok = bool(mgr.template set_limit<lp::peer_scope>(rcmgr::peer_id(peer_ids[r.below(peer_ids.size())]),
+                                                          pick.get<lp::peer_scope>(rcmgr::peer_id("p1"))));
         break;
-      case 3: mgr.template set_limit<lp::protocol_peer_scope>(pick.get<lp::protocol_peer_scope>()); break;
-      case 4: mgr.template set_limit<lp::stream_scope>(pick.get<lp::stream_scope>()); break;
-      default: mgr.set_limits(pick); break;
+      case 3: ok = bool(mgr.template set_limit<lp::protocol_peer_scope>(pick.get<lp::protocol_peer_scope>())); break;
+      case 4: ok = bool(mgr.template set_limit<lp::stream_scope>(pick.get<lp::stream_scope>())); break;
+      default: ok = bool(mgr.set_limits(pick)); break;
     }
+    if (!ok) t.refused_changes++;
     ++t.limit_changes;
     std::this_thread::yield();
   }
@@ -378,7 +382,7 @@ void run_phase(Mgr& mgr, const lp::limits& cap, bool change_limits, int rounds, 
     for (auto& w : why_worker) CHECK(w == "");
     CHECK(why_monitor == "");
     CHECK_FALSE(bad.load());
-    if (change_limits) mgr.set_limits(cap);
+    if (change_limits) REQUIRE(mgr.set_limits(cap));
     check_quiescent(mgr);
   }
 }
@@ -403,4 +407,5 @@ TEMPLATE_LIST_TEST_CASE("concurrent use never exceeds a limit and always returns
             << t.samples.load() << " monitor samples, " << t.limit_changes.load() << " limit changes\n";
   CHECK(t.refused.load() > 0);  // the limits were reached: the test exercised refusals
   CHECK(t.samples.load() > 0);
+  CHECK(t.refused_changes.load() == 0);
 }

@@ -8,6 +8,7 @@
 
 #include <concepts>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <type_traits>
 
@@ -26,6 +27,18 @@ template <class K>
 concept kind_with_key_bound = requires {
   { K::max_key_size } -> std::convertible_to<std::size_t>;
 };
+
+/// Text form of a key, for messages.
+template <class Key>
+std::string_view key_text(const Key& k, std::string& buf) {
+  if constexpr (std::is_convertible_v<const Key&, std::string_view>) {
+    (void)buf;
+    return std::string_view(k);
+  } else {
+    buf = to_string(k);
+    return buf;
+  }
+}
 
 constexpr std::uint32_t clamp_u32(std::size_t n) noexcept { return n > 0xffffffffu ? 0xffffffffu : static_cast<std::uint32_t>(n); }
 
@@ -47,6 +60,17 @@ constexpr key_problem key_problem_of(const Arg& arg) noexcept {
   }
   return p;
 }
+
+/// The kind whose keys key K's per-key limits: K itself, or a view's first component.
+template <class K>
+struct override_key_kind {
+  using type = K;
+};
+template <class K>
+  requires(kind_traits<K>::shape == kind_shape::view)
+struct override_key_kind<K> {
+  using type = typename kind_traits<K>::shape_option::first;
+};
 
 /// The error for a refused key: invalid_argument naming the kind (not the key, which may be
 /// huge), e.g. "peer invalid argument: peer id of 120 bytes exceeds the 79-byte maximum".
