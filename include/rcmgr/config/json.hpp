@@ -562,6 +562,9 @@ inline result<limit_config> read_limits(const nlohmann::json& doc, const limit_c
       if (e) return *e;
     }
   }
+  // Every value went through limit_set::set, which refuses what the manager would: a refusal
+  // not caught above (a key the checks here let through, say) must not reach a manager.
+  if (auto c = ls.check(); !c) return d::at("", c.error().message());
   return out;
 }
 
