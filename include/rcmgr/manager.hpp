@@ -77,10 +77,13 @@ class basic_resource_manager {
     return std::forward<F>(f)(r);
   }
   /// Calls f with a reference to the keyed scope K of `key` (created if needed, collected
-  /// afterwards if it is idle) and returns what f returns. Under bounded_storage, when the kind's
-  /// table is full and `key` has no scope, f gets an empty reference (its reservations fail with
-  /// errc::not_attached). A key that cannot name a scope (an empty or too long peer id, say) gets
-  /// f an empty reference whose reservations fail with errc::invalid_argument saying why.
+  /// afterwards if it is idle) and returns what f returns. When `key` has no scope and one cannot
+  /// be created, f gets an empty reference (its reservations fail with errc::not_attached) whose
+  /// empty_reason() says why: too_many_scopes (bounded_storage or static_storage is full),
+  /// out_of_memory (an allocation failed; nothing changed), invalid_argument (the key is longer
+  /// than static_storage keeps inline). A key that cannot name any scope (an empty or too long
+  /// peer id, an empty protocol id, say) gets f an empty reference whose reservations fail with
+  /// errc::invalid_argument saying which bound the key broke.
   template <class K, class Key, class F>
     requires(detail::kind_traits<K>::shape == kind_shape::keyed)
   decltype(auto) view(const Key& key, F&& f) {
@@ -88,8 +91,9 @@ class basic_resource_manager {
       ref<K> r(kp);
       return std::forward<F>(f)(r);
     }
-    auto* n = core_.template acquire<K>(key);
-    ref<K> r = n != nullptr ? ref<K>(core_, n, detail::adopt_ref_t{}) : ref<K>();
+    errc why{};
+    auto* n = core_.template acquire<K>(key, why);
+    ref<K> r = n != nullptr ? ref<K>(core_, n, detail::adopt_ref_t{}) : ref<K>(why);
     return std::forward<F>(f)(r);
   }
 
@@ -135,6 +139,14 @@ class basic_resource_manager {
   limit_type_of<K> get_limit() const {
     return core_.template current_limit<K>();
   }
+
+  /// Returns the memory pooled for reuse (free scope nodes) to the heap and shrinks every keyed
+  /// table to what it holds. Tables and pools also give memory back by themselves as they empty;
+  /// call this after a burst to return the rest at once. Nothing to do under static_storage.
+  void trim() noexcept { core_.trim(); }
+  /// What the manager's tables and node stores hold (nodes, heap bytes), e.g. to watch memory
+  /// after a burst of peers.
+  detail::storage_stats storage_stats() const noexcept { return core_.storage_stats(); }
 
   /// Stops opening scopes: open() fails with errc::manager_closed from now on. Scopes already
   /// open keep working and can still be ended.

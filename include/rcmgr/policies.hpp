@@ -1,6 +1,7 @@
 // Policies of a manager, given as extra template arguments in any order, each with a default:
 //   concurrency:  thread_safe (default) | single_threaded | thread_cached<ChunkBytes, Slots>
-//   storage:      hashed_storage (default) -- how keyed scopes are stored and found
+//   storage:      hashed_storage (default) | bounded_storage<N> | static_storage<N, KeyBytes>
+//                 -- where scope nodes live and how keyed scopes are found
 //
 // thread_safe: every shared scope (system, transient, services, protocols, peers, their views)
 // may be used from any number of threads at once, and so may the manager. Reserving and
@@ -15,7 +16,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <memory_resource>
 #include <mutex>
 #include <type_traits>
 
@@ -82,7 +82,6 @@ struct single_threaded {
   template <class T>
   using cell = detail::plain_cell<T>;
   using mutex = detail::null_mutex;
-  using pool_resource = std::pmr::unsynchronized_pool_resource;
   static constexpr bool concurrent = false;
 };
 
@@ -92,7 +91,6 @@ struct thread_safe {
   template <class T>
   using cell = detail::atomic_cell<T>;
   using mutex = std::mutex;
-  using pool_resource = std::pmr::synchronized_pool_resource;
   static constexpr bool concurrent = true;
 };
 
@@ -121,24 +119,61 @@ struct thread_cached : thread_safe {
   static constexpr unsigned memory_cache_slots = Slots;           ///< per-thread slots per scope
 };
 
-/// Storage policy (the default): keyed scopes live in a hash table per kind, their nodes in a
-/// pooled memory resource, so that opening and closing scopes in steady state does not touch
-/// the global heap. No cap on the number of keyed scopes beyond what the limits imply.
+namespace detail {
+/// How a storage policy keeps nodes and tables.
+enum class storage_mode : std::uint8_t {
+  heap,     ///< node pools over the global heap; tables grow and shrink
+  bounded,  ///< node pools over the global heap; tables sized once, at construction
+  inline_,  ///< everything inside the manager object; never the heap
+};
+}  // namespace detail
+
+/// Storage policy (the default): keyed scopes live in a hash table per kind, keyed with
+/// SipHash-1-3 under a secret per-manager key (ids chosen to collide under std::hash do not
+/// collide here), their nodes in free lists over the global heap, so that opening and closing
+/// scopes in steady state rarely touches the heap. No cap on the number of scopes beyond what
+/// the limits imply. Tables and pools give memory back as they empty (see trim()). An
+/// allocation that fails is refused with errc::out_of_memory, changing nothing.
 struct hashed_storage {
   using rcmgr_storage_tag = void;
-  static constexpr std::size_t capacity = static_cast<std::size_t>(-1);
+  static constexpr detail::storage_mode mode = detail::storage_mode::heap;
+  static constexpr std::size_t capacity = static_cast<std::size_t>(-1);  ///< live scopes per kind
+  static constexpr std::size_t key_capacity = 0;                          ///< 0: keys stored as their own type
 };
 
 /// Storage policy: like hashed_storage, but at most MaxPerKind live scopes of each keyed or view
-/// kind; the table is sized for them up front. Creating one more fails with
-/// errc::too_many_scopes (opening the stream or connection, or attaching, is refused; view_*
-/// hands its function an empty reference). For nodes with a fixed memory budget, and as a
-/// second line of defence against key churn (peers pinned by memory nobody releases).
+/// kind; the table is sized for them up front (at construction) and never grows. Creating one
+/// more fails with errc::too_many_scopes (opening the stream or connection, or attaching, is
+/// refused; view_* hands its function an empty reference). For nodes with a fixed memory
+/// budget, and as a second line of defence against key churn (peers pinned by memory nobody
+/// releases).
 template <std::size_t MaxPerKind>
 struct bounded_storage {
   static_assert(MaxPerKind > 0, "bounded_storage<N>: N must be positive");
   using rcmgr_storage_tag = void;
+  static constexpr detail::storage_mode mode = detail::storage_mode::bounded;
   static constexpr std::size_t capacity = MaxPerKind;
+  static constexpr std::size_t key_capacity = 0;
+};
+
+/// Storage policy for nodes without a heap: every scope node and every table lives inside the
+/// manager object, which never calls operator new or malloc (not even when constructed).
+/// At most N live scopes of each keyed and view kind (peers, protocols, services, their views)
+/// and of each per-object kind (connections, streams), and N live spans in all; one more is
+/// refused with errc::too_many_scopes. Keys are stored inline: string keys (protocol ids,
+/// service names; peer ids are inline already) of at most KeyBytes bytes, longer ones refused
+/// with errc::invalid_argument; other key types must be trivially copyable. A lookup compares
+/// at most N + 1 table slots (each slot holds a 64-bit keyed hash; keys are compared only on an
+/// equal hash); the table is at most half full, so about 1.5 slots on average.
+/// Per-key limit overrides (set_limit(key, l), limit sets with overrides) still use the heap.
+template <std::size_t N, std::size_t KeyBytes = 64>
+struct static_storage {
+  static_assert(N > 0, "static_storage<N, KeyBytes>: N must be positive");
+  static_assert(KeyBytes > 0 && KeyBytes < 65536, "static_storage<N, KeyBytes>: KeyBytes must be in [1, 65535]");
+  using rcmgr_storage_tag = void;
+  static constexpr detail::storage_mode mode = detail::storage_mode::inline_;
+  static constexpr std::size_t capacity = N;
+  static constexpr std::size_t key_capacity = KeyBytes;  ///< bytes of a string key kept inline
 };
 
 namespace detail {
@@ -174,7 +209,8 @@ template <class... Ps>
 struct policy_set {
   static_assert(((concurrency_policy<Ps> || storage_policy<Ps> || observer_policy<Ps>) && ...),
                 "rcmgr manager: unknown policy; policies are a concurrency policy (rcmgr::thread_safe, "
-                "rcmgr::single_threaded), a storage policy (rcmgr::hashed_storage) and an observer "
+                "rcmgr::single_threaded), a storage policy (rcmgr::hashed_storage, bounded_storage<N>, "
+                "static_storage<N>) and an observer "
                 "(rcmgr::observed_by<T>)");
   static_assert((0 + ... + int(concurrency_policy<Ps>)) <= 1, "rcmgr manager: give at most one concurrency policy");
   static_assert((0 + ... + int(storage_policy<Ps>)) <= 1, "rcmgr manager: give at most one storage policy");
@@ -187,7 +223,6 @@ struct policy_set {
   template <class T>
   using cell = typename concurrency::template cell<T>;
   using mutex = typename concurrency::mutex;
-  using pool_resource = typename concurrency::pool_resource;
   static constexpr bool concurrent = concurrency::concurrent;
   static constexpr std::int64_t memory_cache_chunk = memory_cache_of<concurrency>::chunk;
   static constexpr unsigned memory_cache_slots = memory_cache_of<concurrency>::slots;

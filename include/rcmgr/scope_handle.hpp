@@ -196,6 +196,8 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
   using core_type = Core;
 
   scope_ref() noexcept = default;
+  /// An empty reference that says why it is empty (see empty_reason()).
+  explicit scope_ref(errc why) noexcept : why_(why) {}
   /// Takes a new reference to n.
   scope_ref(Core& c, node_type* n) noexcept : core_(&c), node_(n) {
     if (node_ != nullptr) core_->template add_ref<K>(node_);
@@ -203,16 +205,18 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
   /// Adopts a reference the caller already holds.
   scope_ref(Core& c, node_type* n, detail::adopt_ref_t) noexcept : core_(&c), node_(n) {}
   /// An empty reference standing for a key that was refused: its reservations and spans fail
-  /// with errc::invalid_argument saying why.
-  explicit scope_ref(const key_problem& why) noexcept : why_(why) {}
-  scope_ref(const scope_ref& o) noexcept : core_(o.core_), node_(o.node_), why_(o.why_) {
+  /// with errc::invalid_argument saying why (empty_reason() is invalid_argument).
+  explicit scope_ref(const key_problem& why) noexcept : why_(errc::invalid_argument), refused_key_(why) {}
+  scope_ref(const scope_ref& o) noexcept : core_(o.core_), node_(o.node_), why_(o.why_), refused_key_(o.refused_key_) {
     if (node_ != nullptr) core_->template add_ref<K>(node_);
   }
-  scope_ref(scope_ref&& o) noexcept : core_(o.core_), node_(std::exchange(o.node_, nullptr)), why_(o.why_) {}
+  scope_ref(scope_ref&& o) noexcept
+      : core_(o.core_), node_(std::exchange(o.node_, nullptr)), why_(o.why_), refused_key_(o.refused_key_) {}
   scope_ref& operator=(scope_ref o) noexcept {
     std::swap(core_, o.core_);
     std::swap(node_, o.node_);
     std::swap(why_, o.why_);
+    std::swap(refused_key_, o.refused_key_);
     return *this;
   }
   ~scope_ref() {
@@ -260,6 +264,10 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
   scope_name id() const { return node_ != nullptr ? core_->template name_of<K>(*node_) : scope_name(detail::kind_traits<K>::name); }
   /// False for an empty reference (e.g. the peer of a connection whose peer is not set yet).
   explicit operator bool() const noexcept { return node_ != nullptr; }
+  /// Why an empty reference is empty: not_attached (no such parent, moved from, default), or
+  /// what refused to create the scope for view_*(key, f): too_many_scopes, out_of_memory or
+  /// invalid_argument. Meaningless for a non-empty reference.
+  errc empty_reason() const noexcept { return why_; }
 
   node_type* rcmgr_node() const noexcept { return node_; }
 
@@ -281,12 +289,13 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
     }
   }
   error empty_error() const noexcept {
-    return why_ ? detail::key_error(detail::kind_traits<K>::name, why_) : not_attached();
+    return refused_key_ ? detail::key_error(detail::kind_traits<K>::name, refused_key_) : not_attached();
   }
 
   Core* core_ = nullptr;
   node_type* node_ = nullptr;
-  key_problem why_{};  ///< for an empty reference: the key that was refused, if that is why
+  errc why_ = errc::not_attached;
+  key_problem refused_key_{};  ///< for an empty reference: the key that was refused, if that is why
 };
 
 }  // namespace rcmgr

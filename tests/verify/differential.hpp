@@ -21,17 +21,18 @@ inline std::uint64_t env_or(const char* name, std::uint64_t fallback) {
 /// Sequence i's seed: spread out so that neighbouring sequences share nothing.
 inline std::uint64_t seed_of(std::uint64_t i) { return 0x5eed0000ull + i * 7919ull; }
 
-template <class Policy>
-void run_sequences(const char* policy_name) {
+/// `default_count`: sequences run when RCMGR_SEQUENCES is not set.
+template <class Policy, class Storage = rcmgr::hashed_storage>
+void run_sequences(const char* policy_name, std::uint64_t default_count = 800) {
   const char* one = std::getenv("RCMGR_SEED");
-  const std::uint64_t count = one != nullptr ? 1 : env_or("RCMGR_SEQUENCES", 800);
+  const std::uint64_t count = one != nullptr ? 1 : env_or("RCMGR_SEQUENCES", default_count);
   const int steps = int(env_or("RCMGR_STEPS", 300));
   std::uint64_t calls = 0, refusals = 0, state_errors = 0;
   for (std::uint64_t i = 0; i < count; ++i) {
     const std::uint64_t seed = one != nullptr ? std::strtoull(one, nullptr, 0) : seed_of(i);
     rng_source src(seed);
     const config cfg = random_config(src);
-    driver<Policy> d(cfg);
+    driver<Policy, Storage> d(cfg);
     d.verbose = one != nullptr && std::getenv("RCMGR_VERBOSE") != nullptr;
     const std::string failure = d.run(src, steps);
     calls += d.steps;

@@ -355,10 +355,10 @@ struct aim {
   int slot = 0;
 };
 
-template <class Policy>
+template <class Policy, class Storage = rcmgr::hashed_storage>
 class driver {
  public:
-  using mgr_t = rcmgr::resource_manager<Policy>;
+  using mgr_t = rcmgr::resource_manager<Policy, Storage>;
   using conn_t = typename mgr_t::connection;
   using stream_t = typename mgr_t::stream;
   static constexpr int n_conns = 4, n_streams = 4, n_spans = 6, n_refs = 4;

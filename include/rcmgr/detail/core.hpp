@@ -10,7 +10,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <memory_resource>
 #include <mutex>
 #include <new>
 #include <string>
@@ -18,7 +17,6 @@
 #include <tuple>
 #include <type_traits>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -27,6 +25,8 @@
 #include "rcmgr/detail/kind_traits.hpp"
 #include "rcmgr/detail/limit_store.hpp"
 #include "rcmgr/detail/meta.hpp"
+#include "rcmgr/detail/siphash.hpp"
+#include "rcmgr/detail/storage.hpp"
 #include "rcmgr/errors.hpp"
 #include "rcmgr/limit_set.hpp"
 #include "rcmgr/observer.hpp"
@@ -155,13 +155,16 @@ template <class Core, class K>
   requires(kind_traits<K>::shape == kind_shape::keyed)
 struct node<Core, K> {
   using policy = typename Core::policy;
-  using key_type = typename key_of<K>::type;
+  /// The key as stored: the kind's key type, or inline text under static_storage.
+  using key_type = typename storage_traits<policy>::template stored_key<typename key_of<K>::type>;
   shared_counters<policy, K> rc;
   typename policy::template cell<std::int64_t> direct_memory{};
   typename policy::template cell<std::uint32_t> refs{0};
   [[no_unique_address]] limit_ptr<Core, K> lim;
+  std::uint64_t hash;  ///< the key's keyed hash, computed once: the table slot and views' hashes use it
   key_type key;
-  explicit node(const key_type& k) : key(k) {}
+  template <class Key>
+  node(const Key& k, std::uint64_t h) : hash(h), key(k) {}
 };
 
 /// A view scope: one per (A, B) pair, e.g. the protocol-peer scope of a protocol and a peer.
@@ -175,9 +178,10 @@ struct node<Core, K> {
   typename policy::template cell<std::int64_t> direct_memory{};
   typename policy::template cell<std::uint32_t> refs{0};
   [[no_unique_address]] limit_ptr<Core, K> lim;
+  std::uint64_t hash;  ///< derived from a's and b's keyed hashes
   node<Core, first_kind>* a;
   node<Core, second_kind>* b;
-  node(node<Core, first_kind>* x, node<Core, second_kind>* y) : a(x), b(y) {}
+  node(node<Core, first_kind>* x, node<Core, second_kind>* y, std::uint64_t h) noexcept : hash(h), a(x), b(y) {}
 };
 
 // ---- per-kind state held by the manager --------------------------------------------------------
@@ -198,50 +202,6 @@ bool keys_equal(const A& a, const B& b) noexcept {
     return std::string_view(a) == std::string_view(b);
   else return a == b;
 }
-/// Tables hold node pointers and are searched by key (transparent lookup): the key is stored once.
-template <class Node>
-struct node_key_hash : any_key_hash {
-  using any_key_hash::operator();
-  std::size_t operator()(const Node* n) const noexcept { return any_key_hash::operator()(n->key); }
-  std::size_t operator()(Node* n) const noexcept { return any_key_hash::operator()(n->key); }
-};
-template <class Node>
-struct node_key_equal {
-  using is_transparent = void;
-  static const auto& k(const Node* n) noexcept { return n->key; }
-  template <class Key>
-    requires(!std::is_convertible_v<const Key&, const Node*>)
-  static const Key& k(const Key& x) noexcept {
-    return x;
-  }
-  template <class A, class B>
-  bool operator()(const A& a, const B& b) const noexcept {
-    return keys_equal(k(a), k(b));
-  }
-};
-template <class Node>
-struct node_pair_hash {
-  using is_transparent = void;
-  using pair = std::pair<const void*, const void*>;
-  std::size_t operator()(const pair& p) const noexcept {
-    auto h = std::hash<const void*>{}(p.first);
-    return h ^ (std::hash<const void*>{}(p.second) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2));
-  }
-  std::size_t operator()(const Node* n) const noexcept { return (*this)(pair{n->a, n->b}); }
-  std::size_t operator()(Node* n) const noexcept { return (*this)(pair{n->a, n->b}); }
-};
-template <class Node>
-struct node_pair_equal {
-  using is_transparent = void;
-  using pair = std::pair<const void*, const void*>;
-  static pair k(const Node* n) noexcept { return {n->a, n->b}; }
-  static pair k(const pair& p) noexcept { return p; }
-  template <class A, class B>
-  bool operator()(const A& a, const B& b) const noexcept {
-    return k(a) == k(b);
-  }
-};
-
 template <class Core, class K, kind_shape S = kind_traits<K>::shape>
 struct kind_state;
 
@@ -249,13 +209,11 @@ template <class Core, class K>
 struct kind_state<Core, K, kind_shape::singleton> {
   [[no_unique_address]] typename Core::template limit_store_of<K> lim;  // empty for compile-time limits
   node<Core, K> n;
-  explicit kind_state(std::pmr::memory_resource*) {}
 };
 
 template <class Core, class K>
 struct kind_state<Core, K, kind_shape::per_object> {
   [[no_unique_address]] typename Core::template limit_store_of<K> lim;
-  explicit kind_state(std::pmr::memory_resource*) {}
 };
 
 /// Keyed and view kinds: a table of live nodes, the default limit, and per-key overrides (plain
@@ -266,17 +224,35 @@ struct kind_state<Core, K, S> {
   using node_type = node<Core, K>;
   using store = typename Core::template limit_store_of<K>;
   using okey = typename override_key_of<K>::type;
-  using hasher = std::conditional_t<S == kind_shape::keyed, node_key_hash<node_type>, node_pair_hash<node_type>>;
-  using equal = std::conditional_t<S == kind_shape::keyed, node_key_equal<node_type>, node_pair_equal<node_type>>;
+  using storage = storage_traits<typename Core::policy>;
 
-  mutable typename Core::policy::mutex mu;
-  std::pmr::unordered_set<node_type*, hasher, equal> table;
+  mutable typename Core::policy::mutex mu;  ///< guards table, pool, and the limit fields below
+  typename storage::template table<node_type> table;
+  typename storage::template shared_store<sizeof(node_type), alignof(node_type)> pool;
   store lim;
   using override_map = std::unordered_map<okey, typename kind_traits<K>::limit_type, any_key_hash, std::equal_to<>>;
   override_map overrides;
-  explicit kind_state(std::pmr::memory_resource* mr) : table(mr) {
-    if constexpr (Core::table_capacity != static_cast<std::size_t>(-1)) table.reserve(Core::table_capacity);
-  }
+  kind_state() : table(Core::table_capacity) {}
+};
+
+/// The store of a per-object kind's nodes (none for other kinds).
+struct no_store {};
+template <class Core, class K>
+struct object_store_for {
+  using type = no_store;
+};
+template <class Core, class K>
+  requires(is_per_object<K> && !kind_traits<K>::is_span)
+struct object_store_for<Core, K> {
+  using type = typename storage_traits<typename Core::policy>::template object_store<sizeof(node<Core, K>), alignof(node<Core, K>)>;
+};
+
+/// What the stores of a manager hold (see basic_resource_manager::storage_stats()).
+struct storage_stats {
+  std::size_t nodes_live = 0;    ///< scope nodes in use (shared kinds and, where counted, per-object kinds and spans)
+  std::size_t nodes_cached = 0;  ///< free nodes kept for reuse (heap pools) or slots used once and free (static)
+  std::size_t heap_bytes = 0;    ///< heap memory held by tables and node pools, in bytes
+  std::size_t table_slots = 0;   ///< slots of every keyed and view table
 };
 
 
@@ -311,8 +287,7 @@ class core<Topology, Policy, type_list<Ks...>> {
 
   /// Installs `limits` as given (the manager checks them first). Under exceptions, running out
   /// of memory for the per-key overrides throws std::bad_alloc.
-  explicit core(const limit_set<Topology>& limits)
-      : states_(((void)sizeof(Ks), &pool_)...) {
+  explicit core(const limit_set<Topology>& limits) : seed_(make_hash_seed(this)) {
     std::tuple<prepared_overrides<Ks>...> next;
     (prepare_kind<Ks>(limits, std::get<std::size_t(index<Ks>)>(next), true), ...);
     (commit_kind_limits<Ks>(limits, std::get<std::size_t(index<Ks>)>(next), true), ...);
@@ -560,7 +535,12 @@ class core<Topology, Policy, type_list<Ks...>> {
       e.scope = scope_name(kind_traits<K>::name);
       return e;
     }
-    void* mem = pool_.allocate(sizeof(node_t<K>), alignof(node_t<K>));
+    void* mem = object_store<K>().allocate();
+    if (mem == nullptr) {
+      error e = storage_error<K>(store_exhausted);
+      notify_open<K>(&e);
+      return e;
+    }
     auto* n = ::new (mem) node_t<K>();
     // bind the parents named at open
     error bind_err;
@@ -650,8 +630,9 @@ class core<Topology, Policy, type_list<Ks...>> {
         return state_error<K>(n, errc::not_attached, prerequisite_text<K, P>());
       } else {
         if constexpr (keyed) {
-          auto* pn = acquire<P>(key...);
-          if (pn == nullptr) return full_error<P>();
+          errc why{};
+          auto* pn = acquire<P>(key..., why);
+          if (pn == nullptr) return storage_error<P>(why);
           n.parents[graph::slot(i, p)] = pn;
         }
         if (error full; !bind_views<K, S, S2>(n, full)) {
@@ -722,7 +703,10 @@ class core<Topology, Policy, type_list<Ks...>> {
     if constexpr (is_per_object<O>) {
       if (owner.done) return state_error<O>(owner, errc::scope_closed, "cannot begin a span on an ended scope");
     }
-    void* mem = pool_.allocate(sizeof(node_t<S>), alignof(node_t<S>));
+    static_assert(sizeof(node_t<S>) <= sizeof(span_node) && alignof(node_t<S>) <= alignof(span_node),
+                  "internal: every span node has the layout of span_node");
+    void* mem = span_store_.allocate();
+    if (mem == nullptr) return storage_error<S>(store_exhausted);
     auto* n = ::new (mem) node_t<S>();
     n->owner = &owner;
     add_ref<O>(&owner);
@@ -741,45 +725,102 @@ class core<Topology, Policy, type_list<Ks...>> {
     else release_ref<K>(n);
   }
 
-  /// Finds or creates the keyed scope for `key`, with a reference the caller must release.
-  /// Returns nullptr only when the storage policy's capacity is exhausted.
-  template <class K, class Key>
-  node_t<K>* acquire(const Key& key) {
-    static_assert(kind_traits<K>::shape == kind_shape::keyed);
-    auto& ks = state<K>();
-    std::lock_guard lk(ks.mu);
-    auto it = ks.table.find(key);
-    node_t<K>* n;
-    if (it != ks.table.end()) {
-      n = *it;
+  /// The keyed hash of a key: SipHash-1-3 under this manager's secret key, over the text of a
+  /// string-like key, and over std::hash's value for any other key type (so two keys with equal
+  /// std::hash values collide here too: see docs/guarantees.md).
+  template <class Key>
+  std::uint64_t key_hash(const Key& key) const noexcept {
+    if constexpr (string_like<Key>) {
+      return siphash13(seed_, std::string_view(key));
     } else {
-      if (ks.table.size() >= table_capacity) return nullptr;
-      void* mem = pool_.allocate(sizeof(node_t<K>), alignof(node_t<K>));
-      n = ::new (mem) node_t<K>(typename node_t<K>::key_type(key));
-      if constexpr (!kind_traits<K>::constant_limit) bind_limit<K>(ks, *n, n->key);
-      ks.table.insert(n);
+      const std::size_t h = std::hash<Key>{}(key);
+      return siphash13(seed_, &h, sizeof h);
     }
-    n->refs.fetch_add(1);
-    return n;
+  }
+
+  /// Finds or creates the keyed scope for `key`, with a reference the caller must release.
+  /// Returns nullptr, changing nothing, when the kind's table is full (why = too_many_scopes),
+  /// an allocation failed (out_of_memory), or the key is longer than the storage policy keeps
+  /// inline (invalid_argument).
+  template <class K, class Key>
+  node_t<K>* acquire(const Key& key, errc& why) {
+    static_assert(kind_traits<K>::shape == kind_shape::keyed);
+    using public_key = typename key_of<K>::type;
+    if constexpr (!string_like<Key> && !std::is_same_v<Key, public_key>) {
+      // Hash what the table stores: std::hash of the kind's key type, not of the argument's.
+      return acquire<K>(public_key(key), why);
+    } else {
+      using st = storage_traits<Policy>;
+      if constexpr (st::template length_checked<public_key>) {
+        if (std::string_view(key).size() > st::policy::key_capacity) {
+          why = errc::invalid_argument;
+          return nullptr;
+        }
+      }
+      const std::uint64_t h = key_hash(key);
+      auto& ks = state<K>();
+      std::lock_guard lk(ks.mu);
+      node_t<K>* n = ks.table.find(h, [&](const node_t<K>& x) { return keys_equal(x.key, key); });
+      if (n == nullptr) {
+        if (ks.table.size() >= table_capacity) {
+          why = errc::too_many_scopes;
+          return nullptr;
+        }
+        void* mem = ks.table.reserve_one() ? ks.pool.allocate() : nullptr;
+        if (mem == nullptr) {
+          why = store_exhausted == errc::too_many_scopes ? errc::too_many_scopes : errc::out_of_memory;
+          return nullptr;
+        }
+#if defined(__cpp_exceptions)
+        // Copying the key may allocate (a std::string longer than its inline buffer): a failure
+        // there is out of memory like any other, and leaves nothing behind.
+        try {
+          n = ::new (mem) node_t<K>(key, h);
+        } catch (const std::bad_alloc&) {
+          ks.pool.deallocate(mem);
+          why = errc::out_of_memory;
+          return nullptr;
+        } catch (...) {
+          ks.pool.deallocate(mem);
+          throw;
+        }
+#else
+        n = ::new (mem) node_t<K>(key, h);
+#endif
+        if constexpr (!kind_traits<K>::constant_limit) bind_limit<K>(ks, *n, n->key);
+        ks.table.insert(h, n);
+      }
+      n->refs.fetch_add(1);
+      return n;
+    }
   }
 
   /// Finds or creates the view scope of (a, b); the caller holds references to a and b.
+  /// Returns nullptr, changing nothing, when the table is full or an allocation failed.
   template <class V>
-  node_t<V>* acquire_view(node_t<typename node_t<V>::first_kind>* a, node_t<typename node_t<V>::second_kind>* b) {
+  node_t<V>* acquire_view(node_t<typename node_t<V>::first_kind>* a, node_t<typename node_t<V>::second_kind>* b,
+                          errc& why) {
+    // a's and b's hashes are keyed already; an odd multiplier keeps the map from b's hash to
+    // the view's hash one-to-one for a given a (and the other way round).
+    const std::uint64_t h = a->hash ^ (b->hash * 0x9e3779b97f4a7c15ull);
     auto& ks = state<V>();
     std::lock_guard lk(ks.mu);
-    auto it = ks.table.find(std::pair<const void*, const void*>{a, b});
-    node_t<V>* n;
-    if (it != ks.table.end()) {
-      n = *it;
-    } else {
-      if (ks.table.size() >= table_capacity) return nullptr;
-      void* mem = pool_.allocate(sizeof(node_t<V>), alignof(node_t<V>));
-      n = ::new (mem) node_t<V>(a, b);
+    node_t<V>* n = ks.table.find(h, [&](const node_t<V>& x) { return x.a == a && x.b == b; });
+    if (n == nullptr) {
+      if (ks.table.size() >= table_capacity) {
+        why = errc::too_many_scopes;
+        return nullptr;
+      }
+      void* mem = ks.table.reserve_one() ? ks.pool.allocate() : nullptr;
+      if (mem == nullptr) {
+        why = store_exhausted == errc::too_many_scopes ? errc::too_many_scopes : errc::out_of_memory;
+        return nullptr;
+      }
+      n = ::new (mem) node_t<V>(a, b, h);
       add_ref<typename node_t<V>::first_kind>(a);
       add_ref<typename node_t<V>::second_kind>(b);
       if constexpr (!kind_traits<V>::constant_limit) bind_limit<V>(ks, *n, a->key);
-      ks.table.insert(n);
+      ks.table.insert(h, n);
     }
     n->refs.fetch_add(1);
     return n;
@@ -787,7 +828,8 @@ class core<Topology, Policy, type_list<Ks...>> {
 
   /// Drops a reference to a keyed or view node, collecting it if it is idle. The decrement to
   /// zero happens under the table lock, so a concurrent lookup either sees the node with a
-  /// reference or does not find it.
+  /// reference or does not find it. A view's references to its components are dropped after
+  /// the view's lock is released (no table lock is ever held while taking another).
   template <class K>
   void release_ref(node_t<K>* n) noexcept {
     if constexpr (kind_traits<K>::shape == kind_shape::singleton) {
@@ -799,15 +841,31 @@ class core<Topology, Policy, type_list<Ks...>> {
       while (r > 1)
         if (n->refs.compare_exchange_release(r, r - 1)) return;
       auto& ks = state<K>();
-      bool collect = false;
-      {
+      if constexpr (kind_traits<K>::shape == kind_shape::view) {
+        node_t<typename node_t<K>::first_kind>* a = nullptr;
+        node_t<typename node_t<K>::second_kind>* b = nullptr;
+        {
+          std::lock_guard lk(ks.mu);
+          if (n->refs.fetch_sub_release(1) == 1 && collectable<K>(*n)) {
+            a = n->a;
+            b = n->b;
+            ks.table.erase(n->hash, n);
+            n->~node_t<K>();
+            ks.pool.deallocate(n);
+          }
+        }
+        if (a != nullptr) {
+          release_ref<typename node_t<K>::first_kind>(a);
+          release_ref<typename node_t<K>::second_kind>(b);
+        }
+      } else {
         std::lock_guard lk(ks.mu);
         if (n->refs.fetch_sub_release(1) == 1 && collectable<K>(*n)) {
-          ks.table.erase(n);
-          collect = true;
+          ks.table.erase(n->hash, n);
+          n->~node_t<K>();
+          ks.pool.deallocate(n);
         }
       }
-      if (collect) destroy_shared<K>(n);
     }
   }
 
@@ -966,7 +1024,14 @@ class core<Topology, Policy, type_list<Ks...>> {
     }
 #endif
     if constexpr (kind_traits<K>::shape == kind_shape::keyed) {
-      if (auto it = ks.table.find(key); it != ks.table.end()) bind_limit<K>(ks, **it, (*it)->key);
+      using public_key = typename key_of<K>::type;
+      const auto find = [&](const auto& k) {
+        return ks.table.find(key_hash(k), [&](const node_t<K>& x) { return keys_equal(x.key, k); });
+      };
+      node_t<K>* n;
+      if constexpr (string_like<Key> || std::is_same_v<Key, public_key>) n = find(key);
+      else n = find(public_key(key));
+      if (n != nullptr) bind_limit<K>(ks, *n, n->key);
     } else {
       for (auto* n : ks.table)
         if (keys_equal(n->a->key, key)) bind_limit<K>(ks, *n, n->a->key);
@@ -992,14 +1057,15 @@ class core<Topology, Policy, type_list<Ks...>> {
     if constexpr (kind_traits<K>::shape == kind_shape::keyed) {
       std::vector<std::pair<typename key_of<K>::type, scope_stat>> out;
       out.reserve(ks.table.size());
-      for (const auto* n : ks.table) out.emplace_back(n->key, n->rc.stat());
+      for (const auto* n : ks.table) out.emplace_back(typename key_of<K>::type(n->key), n->rc.stat());
       return out;
     } else {
       using A = typename node_t<K>::first_kind;
       using B = typename node_t<K>::second_kind;
       std::vector<std::pair<std::pair<typename key_of<A>::type, typename key_of<B>::type>, scope_stat>> out;
       out.reserve(ks.table.size());
-      for (const auto* n : ks.table) out.push_back({{n->a->key, n->b->key}, n->rc.stat()});
+      for (const auto* n : ks.table)
+        out.push_back({{typename key_of<A>::type(n->a->key), typename key_of<B>::type(n->b->key)}, n->rc.stat()});
       return out;
     }
   }
@@ -1009,6 +1075,19 @@ class core<Topology, Policy, type_list<Ks...>> {
     const auto& ks = state<K>();
     std::lock_guard lk(ks.mu);
     return ks.table.size();
+  }
+
+  // ---- storage ----
+  /// Returns the free nodes of every pool to the heap and shrinks every table to its contents.
+  void trim() noexcept { (trim_kind<Ks>(), ...), span_store_.trim(); }
+  detail::storage_stats storage_stats() const noexcept {
+    detail::storage_stats out;
+    (add_stats<Ks>(out), ...);
+    const pool_stats sp = span_store_.stats();
+    out.nodes_live += sp.live;
+    out.nodes_cached += sp.cached;
+    out.heap_bytes += sp.heap_bytes;
+    return out;
   }
 
   // ---- manager state ----
@@ -1081,6 +1160,18 @@ class core<Topology, Policy, type_list<Ks...>> {
     t.add(kind_traits<P>::name);
     return t;
   }();
+
+  static constexpr fixed_text<96> key_length_text_storage = [] {
+    fixed_text<96> t;
+    t.add("key longer than the storage policy keeps inline (");
+    char digits[24];
+    int d = 0;
+    for (std::size_t v = storage_of<Policy>::type::key_capacity; d == 0 || v != 0; v /= 10) digits[d++] = char('0' + v % 10);
+    while (d > 0) t.add(std::string_view(&digits[--d], 1));
+    t.add(" bytes)");
+    return t;
+  }();
+  static constexpr std::string_view key_length_text() noexcept { return key_length_text_storage.view(); }
 
   template <class K, class F>
   static decltype(auto) dispatch_state(std::uint8_t s, F&& f) {
@@ -1178,9 +1269,10 @@ class core<Topology, Policy, type_list<Ks...>> {
         err = key_error(kind_traits<PK>::name, kp);
         return false;
       }
-      auto* pn = acquire<PK>(arg);
+      errc why{};
+      auto* pn = acquire<PK>(arg, why);
       if (pn == nullptr) {
-        err = full_error<PK>();
+        err = storage_error<PK>(why);
         return false;
       }
       n.parents[graph::slot(index<K>, P)] = pn;
@@ -1213,12 +1305,20 @@ class core<Topology, Policy, type_list<Ks...>> {
       return (bind_view<K, idx[J]>(n, err) && ...);
     }(std::make_index_sequence<std::size_t(popcount(fresh))>{});
   }
+  /// What a store answers when it has no node to give: a full static store is a cap, a failed
+  /// heap allocation is out of memory.
+  static constexpr errc store_exhausted =
+      storage_traits<Policy>::mode == storage_mode::inline_ ? errc::too_many_scopes : errc::out_of_memory;
   template <class K>
-  static error full_error() noexcept {
+  [[gnu::cold]] static error storage_error(errc why) noexcept {
     error e;
-    e.code = errc::too_many_scopes;
+    e.code = why;
     e.scope = scope_name(kind_traits<K>::name);
-    e.detail = "the storage policy's capacity for this kind is exhausted";
+    switch (why) {
+      case errc::too_many_scopes: e.detail = "the storage policy's capacity for this kind is exhausted"; break;
+      case errc::out_of_memory: e.detail = "allocating the scope's storage failed; nothing changed"; break;
+      default: e.detail = key_length_text(); break;
+    }
     return e;
   }
   template <class K, int V>
@@ -1229,9 +1329,10 @@ class core<Topology, Policy, type_list<Ks...>> {
     constexpr int i = index<K>;
     auto* a = static_cast<node_t<A>*>(n.parents[graph::slot(i, index<A>)]);
     auto* b = static_cast<node_t<B>*>(n.parents[graph::slot(i, index<B>)]);
-    auto* v = acquire_view<VK>(a, b);
+    errc why{};
+    auto* v = acquire_view<VK>(a, b, why);
     n.parents[graph::slot(i, V)] = v;
-    if (v == nullptr) err = full_error<VK>();
+    if (v == nullptr) err = storage_error<VK>(why);
     return v != nullptr;
   }
   static constexpr mask_t view_mask() {
@@ -1278,24 +1379,16 @@ class core<Topology, Policy, type_list<Ks...>> {
     }
   }
 
+  /// The store of a per-object kind's nodes, or the span store.
+  template <class K>
+  auto& object_store() noexcept {
+    if constexpr (kind_traits<K>::is_span) return span_store_;
+    else return std::get<std::size_t(index<K>)>(object_stores_);
+  }
   template <class K>
   void destroy_object(node_t<K>* n) noexcept {
     n->~node_t<K>();
-    pool_.deallocate(n, sizeof(node_t<K>), alignof(node_t<K>));
-  }
-  template <class K>
-  void destroy_shared(node_t<K>* n) noexcept {
-    if constexpr (kind_traits<K>::shape == kind_shape::view) {
-      auto* a = n->a;
-      auto* b = n->b;
-      n->~node_t<K>();
-      pool_.deallocate(n, sizeof(node_t<K>), alignof(node_t<K>));
-      release_ref<typename node_t<K>::first_kind>(a);
-      release_ref<typename node_t<K>::second_kind>(b);
-    } else {
-      n->~node_t<K>();
-      pool_.deallocate(n, sizeof(node_t<K>), alignof(node_t<K>));
-    }
+    object_store<K>().deallocate(n);
   }
   template <class K>
   void destroy_table() noexcept {
@@ -1303,9 +1396,37 @@ class core<Topology, Policy, type_list<Ks...>> {
       auto& ks = state<K>();
       for (auto* n : ks.table) {
         n->~node_t<K>();
-        pool_.deallocate(n, sizeof(node_t<K>), alignof(node_t<K>));
+        ks.pool.deallocate(n);
       }
       ks.table.clear();
+    }
+  }
+  template <class K>
+  void trim_kind() noexcept {
+    if constexpr (kind_traits<K>::shape == kind_shape::keyed || kind_traits<K>::shape == kind_shape::view) {
+      auto& ks = state<K>();
+      std::lock_guard lk(ks.mu);
+      ks.pool.trim();
+      ks.table.shrink();
+    } else if constexpr (is_per_object<K> && !kind_traits<K>::is_span) {
+      object_store<K>().trim();
+    }
+  }
+  template <class K>
+  void add_stats(detail::storage_stats& out) const noexcept {
+    auto add = [&](const pool_stats& p) {
+      out.nodes_live += p.live;
+      out.nodes_cached += p.cached;
+      out.heap_bytes += p.heap_bytes;
+    };
+    if constexpr (kind_traits<K>::shape == kind_shape::keyed || kind_traits<K>::shape == kind_shape::view) {
+      const auto& ks = state<K>();
+      std::lock_guard lk(ks.mu);
+      add(ks.pool.stats());
+      out.heap_bytes += ks.table.heap_bytes();
+      out.table_slots += ks.table.capacity();
+    } else if constexpr (is_per_object<K> && !kind_traits<K>::is_span) {
+      add(std::get<std::size_t(index<K>)>(object_stores_).stats());
     }
   }
 
@@ -1315,8 +1436,12 @@ class core<Topology, Policy, type_list<Ks...>> {
     else st = Store(l);
   }
 
-  typename Policy::pool_resource pool_;
+  /// The layout of every span node (spans of any owner differ only in their owner's type).
+  using span_node = node_t<span_of<kind_at<0>>>;
+  hash_seed seed_;  ///< secret key of the keyed tables' hash
   std::tuple<kind_state<core, Ks>...> states_;
+  std::tuple<typename object_store_for<core, Ks>::type...> object_stores_;
+  typename storage_traits<Policy>::template object_store<sizeof(span_node), alignof(span_node)> span_store_;
   typename Policy::template cell<bool> closed_{};
   typename Policy::template cell<std::uint64_t> over_releases_{};
   typename Policy::template cell<std::int64_t> over_released_bytes_{};

@@ -1,0 +1,162 @@
+// Where scope nodes live. Three stores with one interface (allocate() -> pointer or nullptr,
+// deallocate(p), trim(), stats()):
+//   node_pool<Size, Align>          a free list over the global heap (hashed and bounded storage);
+//   heap_nodes<Size, Align>         straight to the global heap, for nodes allocated from many
+//                                   threads at once (the heap's per-thread caches pool them);
+//   static_slots<Size, Align, N>    N slots inside the owning object: never touches the heap.
+// Every upstream allocation is the nothrow form: a failed allocation is an ordinary result
+// (nullptr), turned into errc::out_of_memory by the engine with nothing changed. None of them
+// is thread-safe on its own except heap_nodes: the engine locks around them (a keyed kind's
+// pool is used under its table lock).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <new>
+
+namespace rcmgr::detail {
+
+/// What a store holds, in nodes and in bytes of heap memory (0 for static_slots).
+struct pool_stats {
+  std::size_t live = 0;        ///< nodes handed out and not given back
+  std::size_t cached = 0;      ///< free nodes kept for reuse
+  std::size_t heap_bytes = 0;  ///< bytes of heap memory held for live and cached nodes
+};
+
+/// Allocates one block of `size` bytes aligned to `align` from the global heap, or nullptr.
+inline void* heap_allocate(std::size_t size, std::size_t align) noexcept {
+  if (align > __STDCPP_DEFAULT_NEW_ALIGNMENT__) return ::operator new(size, std::align_val_t(align), std::nothrow);
+  return ::operator new(size, std::nothrow);
+}
+inline void heap_free(void* p, std::size_t size, std::size_t align) noexcept {
+  if (align > __STDCPP_DEFAULT_NEW_ALIGNMENT__) ::operator delete(p, size, std::align_val_t(align));
+  else ::operator delete(p, size);
+}
+
+constexpr std::size_t round_block(std::size_t size, std::size_t align) noexcept {
+  const std::size_t s = size < sizeof(void*) ? sizeof(void*) : size;
+  return (s + align - 1) / align * align;
+}
+
+/// A free list of fixed-size blocks over the global heap. Blocks come one at a time from the
+/// heap (so any of them can go back on its own: no chunk stays pinned by one live node), and
+/// freed blocks are kept for reuse only while the pool is busy: at most `live + spare` free
+/// blocks are kept, so when a burst of scopes ends, their blocks go back to the heap as they
+/// are freed, and a pool with nothing live keeps at most `spare`. trim() returns every free block.
+template <std::size_t Size, std::size_t Align>
+class node_pool {
+ public:
+  static constexpr std::size_t block = round_block(Size, Align);
+  static constexpr std::size_t spare = 32;  ///< free blocks kept beyond the live count
+
+  node_pool() noexcept = default;
+  node_pool(const node_pool&) = delete;
+  node_pool& operator=(const node_pool&) = delete;
+  ~node_pool() { trim(); }  // live blocks are the owner's to free first
+
+  void* allocate() noexcept {
+    void* p;
+    if (free_ != nullptr) {
+      p = free_;
+      free_ = free_->next;
+      --cached_;
+    } else {
+      p = heap_allocate(block, Align);
+      if (p == nullptr) return nullptr;
+    }
+    ++live_;
+    return p;
+  }
+  void deallocate(void* p) noexcept {
+    --live_;
+    if (cached_ >= live_ + spare) {
+      heap_free(p, block, Align);
+      return;
+    }
+    auto* f = static_cast<free_block*>(p);
+    f->next = free_;
+    free_ = f;
+    ++cached_;
+  }
+  /// Returns every free block to the heap.
+  void trim() noexcept {
+    while (free_ != nullptr) {
+      free_block* n = free_->next;
+      heap_free(free_, block, Align);
+      free_ = n;
+    }
+    cached_ = 0;
+  }
+  pool_stats stats() const noexcept { return {live_, cached_, (live_ + cached_) * block}; }
+
+ private:
+  struct free_block {
+    free_block* next;
+  };
+  free_block* free_ = nullptr;
+  std::size_t live_ = 0;
+  std::size_t cached_ = 0;
+};
+
+/// Blocks straight from the global heap, safe to use from any number of threads at once.
+/// Keeps no count (a shared counter would be a contended cache line on every open and close).
+template <std::size_t Size, std::size_t Align>
+class heap_nodes {
+ public:
+  static constexpr std::size_t block = round_block(Size, Align);
+  static void* allocate() noexcept { return heap_allocate(block, Align); }
+  static void deallocate(void* p) noexcept { heap_free(p, block, Align); }
+  static void trim() noexcept {}
+  static pool_stats stats() noexcept { return {}; }
+};
+
+/// N blocks inside the owning object. Construction touches nothing (slots are handed out in
+/// order until each has been used once, then from a free list), so a large N costs no time at
+/// start-up, and nothing here ever calls the heap. allocate() returns nullptr when all N are live.
+template <std::size_t Size, std::size_t Align, std::size_t N>
+class static_slots {
+ public:
+  static constexpr std::size_t block = round_block(Size, Align);
+
+  static_slots() noexcept {}
+  static_slots(const static_slots&) = delete;
+  static_slots& operator=(const static_slots&) = delete;
+
+  void* allocate() noexcept {
+    void* p;
+    if (free_ != nullptr) {
+      p = free_;
+      free_ = free_->next;
+    } else if (used_ < N) {
+      p = &slots_[used_++ * block];
+    } else {
+      return nullptr;
+    }
+    ++live_;
+    return p;
+  }
+  void deallocate(void* p) noexcept {
+    --live_;
+    auto* f = static_cast<free_block*>(p);
+    f->next = free_;
+    free_ = f;
+  }
+  static void trim() noexcept {}
+  pool_stats stats() const noexcept { return {live_, used_ - live_, 0}; }
+  /// True when p is one of this store's slots (for tests).
+  bool owns(const void* p) const noexcept {
+    const auto* b = static_cast<const unsigned char*>(p);
+    return b >= slots_ && b < slots_ + N * block;
+  }
+
+ private:
+  struct free_block {
+    free_block* next;
+  };
+  alignas(Align) unsigned char slots_[N * block];
+  free_block* free_ = nullptr;
+  std::size_t used_ = 0;  ///< slots handed out at least once: slots_[0, used_)
+  std::size_t live_ = 0;
+};
+
+}  // namespace rcmgr::detail
