@@ -1,4 +1,5 @@
-// expect: the static_limit sets a resource this kind does not account
+// expect: rcmgr::diagnostic::static_limit_sets_unaccounted_resource<memory_scope>
+// expect: rcmgr topology: the kind's static_limit sets a resource the kind does not account
 #include "kinds.hpp"
 constexpr rcmgr::limit memory_and_conns(std::int64_t conns) {
   rcmgr::limit l;

@@ -116,6 +116,7 @@ enum class problem_code : std::uint8_t {
   keyed_through_owner,      // a child, b keyed parent also reached through the owner
   too_many_late,            // a child
   limit_above_parent,       // a child, b parent
+  limit_unaccounted,        // a: a kind whose static_limit sets a resource it does not account
 };
 
 struct problem {
@@ -419,6 +420,9 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
       if (c.constant_limit && p.constant_limit && exceeds(c.climit, p.climit, c.acc))
         return {problem_code::limit_above_parent, e.child, e.parent};
     }
+    for (int i = 0; i < n; ++i)
+      if (kinds[i].constant_limit && !limit_problem(kinds[i].climit, kinds[i].acc).empty())
+        return {problem_code::limit_unaccounted, i};
     return {};
   }
   static constexpr std::array<bool, m> is_edge{edge_parts<Es, Ks...>::is_edge...};

@@ -34,6 +34,7 @@ template <class C, class V> struct view_component_not_a_parent { static_assert(a
 template <class C, class P> struct parent_also_reached_through_owner { static_assert(always_false<C>, "rcmgr topology: the child is charged to this parent both directly and through its owner, and the two instances could differ: remove the direct edge"); };
 template <class C> struct too_many_late_edges { static_assert(always_false<C>, "rcmgr topology: a kind has more than 6 late parents: split it"); };
 template <class C, class P> struct static_limit_above_parent { static_assert(always_false<C>, "rcmgr topology: the child's static_limit is above its parent's for a resource the child accounts: lower the child's limit or raise the parent's"); };
+template <class K> struct static_limit_sets_unaccounted_resource { static_assert(always_false<K>, "rcmgr topology: the kind's static_limit sets a resource the kind does not account: leave that field unlimited (or 0), or add the resource to the kind's accounts<...>"); };
 // clang-format on
 }  // namespace rcmgr::diagnostic
 
@@ -75,6 +76,7 @@ RCMGR_DETAIL_REPORT(view_of_non_keyed, view_component_not_keyed<A, B>);
 RCMGR_DETAIL_REPORT(keyed_through_owner, parent_also_reached_through_owner<A, B>);
 RCMGR_DETAIL_REPORT(too_many_late, too_many_late_edges<A>);
 RCMGR_DETAIL_REPORT(limit_above_parent, static_limit_above_parent<A, B>);
+RCMGR_DETAIL_REPORT(limit_unaccounted, static_limit_sets_unaccounted_resource<A>);
 #undef RCMGR_DETAIL_REPORT
 
 template <class KL, class EL>

@@ -89,12 +89,6 @@ struct first_limit { using type = Default; };
 template <class Default, class O, class... Opts>
 struct first_limit<Default, O, Opts...>
     : std::conditional_t<is_limited_by<O>::value, std::type_identity<O>, first_limit<Default, Opts...>> {};
-/// For compile-time limits: no field of a resource outside `acc` is set (see limit_problem).
-template <class L>
-constexpr bool static_limit_fits(resource_set acc) noexcept {
-  if constexpr (constant_limit<L>) return limit_problem(L::value, acc).empty();
-  else return (void)acc, true;
-}
 }  // namespace detail
 
 /// Base of every scope kind. Options, in any order, each at most once:
@@ -117,9 +111,6 @@ struct scope {
   using rcmgr_shape_option = typename detail::first_shape<per_object, Opts...>::type;
   using rcmgr_accounts_option = typename detail::first_accounts<accounts_all, Opts...>::type;
   using rcmgr_limit_type = typename detail::first_limit<limited_by<limit>, Opts...>::type::type;
-  static_assert(detail::static_limit_fits<rcmgr_limit_type>(rcmgr_accounts_option::set),
-                "rcmgr::scope<...>: the static_limit sets a resource this kind does not account; leave that field "
-                "unlimited (or 0), or add the resource to the kind's accounts<...>");
 
   /// Extra members for handles of this kind; hide it in a derived kind to add named methods.
   template <class Handle>
