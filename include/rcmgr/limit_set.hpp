@@ -55,6 +55,19 @@ inline error invalid_limit(std::string_view kind, std::string_view key, std::str
   return e;
 }
 
+/// True when some kind of the list has runtime limits (so that set() can refuse a value).
+template <class KL>
+struct any_runtime_limit;
+template <class... Ks>
+struct any_runtime_limit<type_list<Ks...>> : std::bool_constant<(kind_limits<Ks>::has_value || ...)> {};
+
+/// The first value a limit_set refused; nothing for a set of compile-time limits only.
+struct refusal_slot {
+  bool refused = false;
+  error first{};
+};
+struct no_refusal_slot {};
+
 template <class KL>
 struct limit_tuple;
 template <class... Ks>
@@ -140,7 +153,9 @@ class limit_set {
   /// Success, or the first value set() refused (errc::invalid_argument naming the kind, the key
   /// and the field). A manager refuses a limit set that holds a refusal.
   result<void> check() const noexcept {
-    if (refused_) return first_refusal_;
+    if constexpr (can_refuse) {
+      if (refusal_.refused) return refusal_.first;
+    }
     return {};
   }
   /// Removes the override of one key; returns whether there was one.
@@ -165,13 +180,15 @@ class limit_set {
     else return l;
   }
   void refuse(const error& e) noexcept {
-    if (!refused_) first_refusal_ = e;
-    refused_ = true;
+    if constexpr (can_refuse) {
+      if (!refusal_.refused) refusal_.first = e;
+      refusal_.refused = true;
+    }
   }
+  static constexpr bool can_refuse = detail::any_runtime_limit<typename Topology::kind_list>::value;
 
   typename tuple_info::type kinds_{};
-  bool refused_ = false;
-  error first_refusal_{};
+  [[no_unique_address]] std::conditional_t<can_refuse, detail::refusal_slot, detail::no_refusal_slot> refusal_{};
 };
 
 }  // namespace rcmgr
