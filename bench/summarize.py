@@ -105,6 +105,16 @@ def main():
         if stat(runs, f"baseline_checked_adds/{u}")))
     out.append("")
 
+    out.append("| workload | policy | ns/op without observer | with the Prometheus observer | ratio |")
+    out.append("|---|---|---|---|---|")
+    for w in list(UPDATES) + ["W1_connection_reserve_release"]:
+        for pol in ("thread_safe", "single_threaded"):
+            s, p = stat(runs, f"{w}/{pol}"), stat(runs, f"{w}/{pol}_prometheus")
+            if s is None or p is None:
+                continue
+            out.append(f"| {w} | {pol} | {fmt(s[0])} | {fmt(p[0])} | {fmt(p[0] / s[0], 2) if s[0] > 0 else 'n/a'} |")
+    out.append("")
+
     out.append("| W5 | 1 thread: items/s | 2 threads: items/s | 2 / 1 | CPU ns per item, 1 thread | CPU ns per item, 2 threads | cores busy at 2 threads |")
     out.append("|---|---|---|---|---|---|---|")
     w5 = sorted({n.rsplit("/real_time", 1)[0] for n in runs if "/real_time/threads:" in n})

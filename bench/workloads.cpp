@@ -6,8 +6,26 @@
 #include <vector>
 
 #include "bench_common.hpp"
+#include "rcmgr/prometheus/metrics_observer.hpp"
 
 namespace rcmgr_bench {
+
+// The managers with go-libp2p's metrics installed (the event-driven part; the gauges cost
+// nothing until scraped), to measure what the Prometheus observer adds to each workload.
+using ts_prometheus = rcmgr::resource_manager<rcmgr::thread_safe, rcmgr::observed_by<rcmgr::prometheus::metrics_observer>>;
+using st_prometheus = rcmgr::resource_manager<rcmgr::single_threaded, rcmgr::observed_by<rcmgr::prometheus::metrics_observer>>;
+template <>
+inline constexpr const char* policy_name<ts_prometheus> = "thread_safe_prometheus";
+template <>
+inline constexpr const char* policy_name<st_prometheus> = "single_threaded_prometheus";
+// For comparison: an observer that takes every event (counting_observer declares no interest).
+using ts_counting = rcmgr::resource_manager<rcmgr::thread_safe, rcmgr::observed_by<rcmgr::counting_observer>>;
+using st_counting = rcmgr::resource_manager<rcmgr::single_threaded, rcmgr::observed_by<rcmgr::counting_observer>>;
+template <>
+inline constexpr const char* policy_name<ts_counting> = "thread_safe_counting";
+template <>
+inline constexpr const char* policy_name<st_counting> = "single_threaded_counting";
+
 namespace {
 
 using rcmgr::direction;
@@ -64,6 +82,15 @@ const auto w1_peer = []<class M>(benchmark::State& state) {
   auto peer = mgr.view_peer(make_peer(1), [](auto& r) { return r; });
   reserve_release_loop(state, peer, 1024);
   state.counters["scopes"] = 2;
+};
+// W1 on a connection attached to a peer (3 scopes): the Prometheus observer follows connection
+// memory, so this is where it does work on every reservation and release.
+const auto w1_connection = []<class M>(benchmark::State& state) {
+  M mgr(rcmgr::libp2p::default_limits());
+  auto conn = must(mgr.open_connection(direction::inbound, true), "open_connection");
+  must(conn.set_peer(make_peer(5)), "set_peer");
+  reserve_release_loop(state, conn, 1024);
+  state.counters["scopes"] = 3;
 };
 const auto w1_open = []<class M>(benchmark::State& state) { w1_stream<M>(state, stream_level::open, 4); };
 const auto w1_protocol = []<class M>(benchmark::State& state) { w1_stream<M>(state, stream_level::protocol, 5); };
@@ -167,6 +194,11 @@ void no_manager(benchmark::State& state) {
   register_for<ts_manager, st_manager, null_manager, tc_manager>("W2_stream_lifecycle", w2);
   register_for<ts_manager, st_manager, null_manager, tc_manager>("W3_connection_lifecycle", w3);
   register_for<ts_manager, st_manager, null_manager, tc_manager>("W4_nested_spans", w4);
+  register_for<ts_prometheus, st_prometheus, ts_counting, st_counting>("W1_reserve_release", w1);
+  register_for<ts_manager, st_manager, ts_prometheus, st_prometheus>("W1_connection_reserve_release", w1_connection);
+  register_for<ts_prometheus, st_prometheus>("W2_stream_lifecycle", w2);
+  register_for<ts_prometheus, st_prometheus>("W3_connection_lifecycle", w3);
+  register_for<ts_prometheus, st_prometheus>("W4_nested_spans", w4);
   register_for<ts_manager, st_manager>("W1_scopes1_system", w1_system);
   register_for<ts_manager, st_manager>("W1_scopes2_transient", w1_transient);
   register_for<ts_manager, st_manager>("W1_scopes2_peer", w1_peer);

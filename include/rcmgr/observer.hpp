@@ -1,7 +1,9 @@
 // Observing a manager: an audit trail of operations, logs of refusals, counters for metrics.
-// An observer is a policy (`rcmgr::observed_by<T>`); the default observes nothing and compiles
+// An observer is a policy (`rcmgr::observed_by<T>`, or `rcmgr::observed_by<A, B, ...>` for several,
+// each called for every event in the order given); the default observes nothing and compiles
 // away. The observer is called synchronously, on the thread doing the operation, after the
-// operation took effect; it must not call back into the manager.
+// operation took effect (`ended`: just before the scope releases what it holds); it must not
+// call back into the manager, except through the event's `path`.
 #pragma once
 
 #include <array>
@@ -9,11 +11,41 @@
 #include <cstdint>
 #include <mutex>
 #include <ostream>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
 
+#include "rcmgr/detail/platform.hpp"
 #include "rcmgr/errors.hpp"
 #include "rcmgr/resources.hpp"
 
 namespace rcmgr {
+
+/// The scopes an operated scope is charged to (itself first, then its owners for a span, then
+/// every scope above, narrowest first), read on demand: for_each() reads the live counters of
+/// each, so call it only from on_event (the scopes may be gone afterwards). Empty when the scope
+/// has ended or its owner has.
+struct scope_path {
+  /// cb(ctx, name, usage now, object): object is the identity of a connection, stream or span
+  /// on the path (see scope_event::object), null for shared scopes.
+  using callback = void (*)(void* ctx, const scope_name& name, const scope_stat& usage, const void* object);
+  using visit_fn = void (*)(const void* core, const void* node, std::uint8_t state, callback cb, void* ctx);
+  const void* core = nullptr;
+  const void* node = nullptr;
+  std::uint8_t state = 0;
+  visit_fn visit = nullptr;
+
+  bool empty() const noexcept { return visit == nullptr; }
+  /// Calls f(const scope_name&, const scope_stat&, const void* object) for each scope on the path.
+  template <class F>
+  void for_each(F&& f) const {
+    using FF = std::remove_reference_t<F>;
+    if (visit != nullptr)
+      visit(core, node, state,
+            [](void* ctx, const scope_name& n, const scope_stat& u, const void* o) { (*static_cast<FF*>(ctx))(n, u, o); },
+            const_cast<void*>(static_cast<const void*>(&f)));
+  }
+};
 
 /// One operation on a scope.
 struct scope_event {
@@ -35,6 +67,14 @@ struct scope_event {
   std::uint8_t prio = 0;       ///< for reserve events
   scope_stat released{};       ///< for ended: what the scope held when it ended
   const error* err = nullptr;  ///< for *_refused events
+  /// The connection, stream or span operated on (its address, unique while it lives; from
+  /// `opened` to `ended`); null for shared scopes and for refused opens.
+  const void* object = nullptr;
+  direction dir = direction::inbound;  ///< for opened / open_refused: the direction asked
+  bool fd = false;                     ///< for opened / open_refused: whether a file descriptor was asked
+  scope_stat usage{};                  ///< for reserved / released / attached: `scope`'s usage after the operation
+  scope_path path{};                   ///< what `scope` is charged to now (not for refused opens)
+  scope_path before{};                 ///< for attached: what `scope` was charged to before
 
   scope_event() = default;
   scope_event(type t, const scope_name& s) noexcept : what(t), scope(s) {}
@@ -65,12 +105,92 @@ struct no_observer {
   constexpr void on_event(const scope_event&) noexcept {}
 };
 
-/// Policy: call an observer of type T (default-constructed, reachable with mgr.observer()).
-template <scope_observer T>
+namespace detail {
+/// An observer is enabled unless it says `static constexpr bool enabled = false` (no_observer).
+template <class T>
+inline constexpr bool observer_enabled = true;
+template <class T>
+  requires requires { T::enabled; }
+inline constexpr bool observer_enabled<T> = T::enabled;
+
+/// Whether an observer wants events of type t on scopes of kind `kind` (scope_event::scope.kind).
+/// An observer may declare `static constexpr bool wants(scope_event::type, std::string_view kind)`:
+/// the manager then builds only the events it wants, and the others cost nothing (the test is
+/// made at compile time, per operation and scope kind). Without it, an observer gets every event.
+template <class T>
+constexpr bool observer_wants(scope_event::type t, std::string_view kind) {
+  if constexpr (!observer_enabled<T>) return false;
+  else if constexpr (requires { T::wants(t, kind); }) return T::wants(t, kind);
+  else return true;
+}
+}  // namespace detail
+
+/// Several observers, each called for every event in the order given. get<T>() reaches one.
+/// A set whose members are all disabled is disabled too (and compiles away like no_observer).
+template <scope_observer... Ts>
+class observer_set {
+ public:
+  static constexpr bool enabled = (false || ... || detail::observer_enabled<Ts>);
+  /// An event is built when any member wants it, and given to the members that want it.
+  static constexpr bool wants(scope_event::type t, std::string_view kind) {
+    return (false || ... || detail::observer_wants<Ts>(t, kind));
+  }
+  /// Whether T is one of the members.
+  template <class T>
+  static constexpr bool holds = (false || ... || std::is_same_v<T, Ts>);
+  void on_event(const scope_event& e) {
+    std::apply([&](auto&... o) { (notify(o, e), ...); }, members_);
+  }
+  template <class T>
+  T& get() noexcept {
+    return std::get<T>(members_);
+  }
+  template <class T>
+  const T& get() const noexcept {
+    return std::get<T>(members_);
+  }
+
+ private:
+  template <class T>
+  static void notify(T& o, const scope_event& e) {
+    if constexpr (detail::observer_enabled<T>) {
+      if (detail::observer_wants<T>(e.what, e.scope.kind)) o.on_event(e);
+    }
+  }
+  [[no_unique_address]] std::tuple<Ts...> members_;
+};
+
+/// Policy: call observers of types Ts (default-constructed, reachable with mgr.observer()):
+/// with one type, mgr.observer() is that observer; with several, an observer_set of them; with
+/// none, nothing is observed.
+template <scope_observer... Ts>
 struct observed_by {
+  using rcmgr_observer_tag = void;
+  using type = observer_set<Ts...>;
+};
+template <scope_observer T>
+struct observed_by<T> {
   using rcmgr_observer_tag = void;
   using type = T;
 };
+template <>
+struct observed_by<> {
+  using rcmgr_observer_tag = void;
+  using type = no_observer;
+};
+
+/// The observer of type T inside a manager's observer (itself, or a member of an observer_set),
+/// or nullptr if it has none.
+template <class T, class O>
+T* find_observer(O& o) noexcept {
+  if constexpr (std::is_same_v<std::remove_const_t<O>, T>) return &o;
+  else if constexpr (requires { std::remove_const_t<O>::template holds<T>; }) {
+    if constexpr (std::remove_const_t<O>::template holds<T>) return &o.template get<T>();
+    else return nullptr;
+  } else {
+    return nullptr;
+  }
+}
 
 /// Counts events by type and refusals by resource; safe to share between threads. Feed these to
 /// your metrics system (they are plain monotonically increasing counters).
@@ -118,7 +238,7 @@ class stream_logger {
  private:
   std::ostream* os_ = nullptr;
   bool trace_ = false;
-  std::mutex mu_;
+  detail::system_mutex mu_;  // std::mutex where the library has threads
 };
 
 namespace detail {

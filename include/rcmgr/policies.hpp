@@ -16,9 +16,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <type_traits>
 
+#include "rcmgr/detail/platform.hpp"
 #include "rcmgr/observer.hpp"
 
 namespace rcmgr {
@@ -90,7 +90,7 @@ struct thread_safe {
   using rcmgr_concurrency_tag = void;
   template <class T>
   using cell = detail::atomic_cell<T>;
-  using mutex = std::mutex;
+  using mutex = detail::system_mutex;
   static constexpr bool concurrent = true;
 };
 
@@ -215,6 +215,9 @@ struct policy_set {
   static_assert((0 + ... + int(concurrency_policy<Ps>)) <= 1, "rcmgr manager: give at most one concurrency policy");
   static_assert((0 + ... + int(storage_policy<Ps>)) <= 1, "rcmgr manager: give at most one storage policy");
   static_assert((0 + ... + int(observer_policy<Ps>)) <= 1, "rcmgr manager: give at most one observer");
+  static_assert(RCMGR_HAS_THREADS || !pick<thread_safe, is_concurrency, Ps...>::type::concurrent,
+                "rcmgr manager: this standard library has no threads (no std::mutex); give rcmgr::single_threaded "
+                "as the concurrency policy");
   using concurrency = typename pick<thread_safe, is_concurrency, Ps...>::type;
   using storage = typename pick<hashed_storage, is_storage, Ps...>::type;
   using observer = typename pick<observed_by<no_observer>, is_observer, Ps...>::type::type;

@@ -12,6 +12,7 @@
 #include "rcmgr/null_manager.hpp"
 #include "rcmgr/observer.hpp"
 #include "rcmgr/policies.hpp"
+#include "rcmgr/print.hpp"
 #include "rcmgr/resources.hpp"
 #include "rcmgr/result.hpp"
 #include "rcmgr/scope_handle.hpp"

@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "rcmgr/detail/platform.hpp"
 #include "rcmgr/errors.hpp"
 
 namespace rcmgr {
@@ -15,10 +16,15 @@ namespace detail {
 [[noreturn]] inline void bad_result_access(const char* what) noexcept {
   // Reached only by a caller bug (value() of an error, error() of a value). We cannot throw
   // under -fno-exceptions, and carrying on would use garbage, so stop loudly.
+#if RCMGR_BARE_METAL
+  (void)what;
+  __builtin_trap();  // a fault the firmware's handler reports; stderr would need stdio and a heap
+#else
   std::fputs("rcmgr: ", stderr);
   std::fputs(what, stderr);
   std::fputc('\n', stderr);
   std::abort();
+#endif
 }
 }  // namespace detail
 

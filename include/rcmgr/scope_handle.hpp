@@ -160,6 +160,8 @@ class scope_handle : public K::template methods<scope_handle<Core, K>> {
 
   /// The node behind the handle (for open<K>(..., owner_handle) and for tests).
   node_type* rcmgr_node() const noexcept { return node_; }
+  /// The engine the node belongs to (for rcmgr::memory_reservation); null for an empty handle.
+  Core* rcmgr_core() const noexcept { return node_ != nullptr ? core_ : nullptr; }
 
  private:
   static constexpr auto direct_masks() {
@@ -270,6 +272,8 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
   errc empty_reason() const noexcept { return why_; }
 
   node_type* rcmgr_node() const noexcept { return node_; }
+  /// The engine the node belongs to (for rcmgr::memory_reservation); null for an empty reference.
+  Core* rcmgr_core() const noexcept { return node_ != nullptr ? core_ : nullptr; }
 
  private:
   static error not_attached() noexcept {

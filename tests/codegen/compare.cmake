@@ -7,7 +7,10 @@
 #   - rcmgr_codegen_null is exactly as many bytes as rcmgr_codegen_plain (nm -S);
 #   - the null object defines the same symbols as the plain one (nothing else is emitted);
 #   - with objdump: the two functions are the same instructions;
-#   - rcmgr_codegen_real is larger than rcmgr_codegen_plain (the comparison can fail).
+#   - rcmgr_codegen_real is larger than rcmgr_codegen_plain (the comparison can fail);
+#   - probe_unobserved.cpp (probe_real's session with observed_by<no_observer, no_observer>)
+#     emits exactly as many bytes of code in total as probe_real.cpp, and its function is the same
+#     instructions; probe_observed.cpp (with a counting observer) emits more (the control).
 # And probe_null_ids.cpp (peer ids built at the call site) against probe_plain_ids.cpp: the same
 # symbols (no out-of-line peer_id constructor) and, with clang++, the same size and instructions.
 # (g++ 12 allocates registers differently around the folded calls: a few bytes either way.)
@@ -20,7 +23,7 @@ endforeach()
 string(REPLACE "|" ";" flags "${FLAGS}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 
-foreach(probe null plain real null_ids plain_ids)
+foreach(probe null plain real unobserved observed null_ids plain_ids)
   set(obj "${WORK_DIR}/probe_${probe}.o")
   execute_process(COMMAND "${COMPILER}" ${flags} -c "${SOURCE_DIR}/probe_${probe}.cpp" -o "${obj}"
                   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
@@ -36,13 +39,20 @@ foreach(probe null plain real null_ids plain_ids)
     message(FATAL_ERROR "no sized symbol rcmgr_codegen_${probe} in ${obj}:\n${sizes}")
   endif()
   math(EXPR size_${probe} "0x${CMAKE_MATCH_1}" OUTPUT_FORMAT DECIMAL)
+  # every sized symbol of the object: the probe and what it instantiated out of line
+  string(REGEX MATCHALL "[0-9a-fA-F]+ [0-9a-fA-F]+ [TtWw] " sized "${sizes}")
+  set(total_${probe} 0)
+  foreach(entry IN LISTS sized)
+    string(REGEX REPLACE "^[0-9a-fA-F]+ ([0-9a-fA-F]+) .*" "\\1" hex "${entry}")
+    math(EXPR total_${probe} "${total_${probe}} + 0x${hex}" OUTPUT_FORMAT DECIMAL)
+  endforeach()
   execute_process(COMMAND "${NM}" --defined-only "${obj}" OUTPUT_VARIABLE defined)
   string(REGEX MATCHALL "[^ \n]+\n" names "${defined}")
   list(TRANSFORM names STRIP)
   list(SORT names)
   set(names_${probe} "${names}")
   list(LENGTH names n_names)
-  if(probe STREQUAL "real")
+  if(probe MATCHES "real|observed")
     message(STATUS "rcmgr_codegen_${probe}: ${size_${probe}} bytes; the object defines ${n_names} symbols")
   else()
     message(STATUS "rcmgr_codegen_${probe}: ${size_${probe}} bytes; the object defines: ${names}")
@@ -104,6 +114,24 @@ if(OBJDUMP)
   message(STATUS "same ${n} instructions")
 endif()
 message(STATUS "ok: null ${size_null} B == plain ${size_plain} B < real ${size_real} B")
+
+# No observer costs nothing: observers that are all disabled leave the manager's code unchanged.
+message(STATUS "code in total: real ${total_real} B, unobserved ${total_unobserved} B, observed ${total_observed} B")
+if(NOT size_unobserved EQUAL size_real OR NOT total_unobserved EQUAL total_real)
+  message(FATAL_ERROR "disabled observers cost code: rcmgr_codegen_unobserved is ${size_unobserved} bytes "
+                      "(${total_unobserved} in total), rcmgr_codegen_real ${size_real} (${total_real} in total)")
+endif()
+if(NOT total_observed GREATER total_real)
+  message(FATAL_ERROR "control failed: the observed probe (${total_observed} bytes) is not larger than the real one")
+endif()
+if(OBJDUMP)
+  instructions(unobserved ins_unobserved)
+  instructions(real ins_real)
+  if(NOT ins_unobserved STREQUAL ins_real)
+    message(FATAL_ERROR "disabled observers change the instructions of the session")
+  endif()
+endif()
+message(STATUS "ok: unobserved ${total_unobserved} B == real ${total_real} B < observed ${total_observed} B")
 
 # Peer ids built at the call site.
 string(REPLACE "rcmgr_codegen_null_ids" "rcmgr_codegen_plain_ids" renamed_ids "${names_null_ids}")

@@ -6,9 +6,14 @@
 #include "rcmgr/rcmgr.hpp"
 #include "work.hpp"
 
-using manager = rcmgr::resource_manager<rcmgr::single_threaded>;
+// probe_unobserved.cpp and probe_observed.cpp include this file with another manager and name.
+#ifndef RCMGR_CODEGEN_MANAGER
+#define RCMGR_CODEGEN_MANAGER rcmgr::resource_manager<rcmgr::single_threaded>
+#define RCMGR_CODEGEN_NAME rcmgr_codegen_real
+#endif
+using manager = RCMGR_CODEGEN_MANAGER;
 
-extern "C" unsigned rcmgr_codegen_real(manager& mgr, const void* peer_ptr, unsigned char* buf, std::size_t n) {
+extern "C" unsigned RCMGR_CODEGEN_NAME(manager& mgr, const void* peer_ptr, unsigned char* buf, std::size_t n) {
   using rcmgr::direction;
   const auto& peer = *static_cast<const rcmgr::peer_id*>(peer_ptr);
   auto conn = mgr.open_connection(direction::inbound, true);

@@ -115,6 +115,10 @@ TEST_CASE("a compile-time limit is empty and takes no storage") {
   // compile-time limit it has nothing to point at.
   using core_c = rcmgr::detail::core<topo_c, P>;
   using core_r = rcmgr::detail::core<topo_r, P>;
+  // Complete the engines first: a node names its engine's policy, and the engine's state holds
+  // node-sized pools, so the engine is instantiated before its nodes, as a manager does.
+  STATIC_REQUIRE(sizeof(core_c) > 0);
+  STATIC_REQUIRE(sizeof(core_r) > 0);
   using node_c = rcmgr::detail::node<core_c, peer_c>;
   using node_r = rcmgr::detail::node<core_r, peer_r>;
   STATIC_REQUIRE(sizeof(node_c) < sizeof(node_r));

@@ -43,17 +43,19 @@ void burst_returns_memory() {
   const std::int64_t heap_base = alloc::live_bytes;
   const auto stats_base = m.storage_stats();
 
+  int refused = 0;  // counted, not asserted per call: 1.2 million assertions slow a Debug run
   for (int i = 0; i < burst; ++i) {
     const auto p = peer_number(i);
     auto s = m.open_stream(p, direction::inbound);
-    REQUIRE(s);
-    REQUIRE(s->reserve_memory(1024));
-    streams.push_back(std::move(*s));
     auto c = m.open_connection(direction::inbound, false);
-    REQUIRE(c);
-    REQUIRE(c->set_peer(p));
+    if (!s || !c || !s->reserve_memory(1024) || !c->set_peer(p)) {
+      ++refused;
+      continue;
+    }
+    streams.push_back(std::move(*s));
     conns.push_back(std::move(*c));
   }
+  REQUIRE(refused == 0);
   const std::int64_t heap_peak = alloc::live_bytes;
   const auto stats_peak = m.storage_stats();
   CHECK(m.template live_count<lp::peer_scope>() == std::size_t(burst + 8));
@@ -83,6 +85,9 @@ void burst_returns_memory() {
   CHECK(stats_trim.nodes_cached == 0);
   CHECK(alloc::live_bytes - heap_base <= 4096);
   CHECK(stats_trim.heap_bytes <= stats_base.heap_bytes + 4096);
+  WARN("heap bytes above the steady state: at the peak " << heap_peak - heap_base << ", after the burst "
+                                                          << heap_after - heap_base << ", after trim() "
+                                                          << alloc::live_bytes - heap_base);
 }
 
 }  // namespace

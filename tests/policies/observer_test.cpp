@@ -117,3 +117,66 @@ TEST_CASE("stream_logger writes one line per refusal, and per operation when tra
   s->done();
   CHECK(trace.str() == "rcmgr: released stream 50 B\nrcmgr: ended stream\n");
 }
+
+TEST_CASE("observed_by<A, B> calls each observer for every event, in order") {
+  using both = rcmgr::observed_by<recording_observer, rcmgr::counting_observer>;
+  rcmgr::resource_manager<rcmgr::single_threaded, both> mgr;
+  STATIC_REQUIRE(decltype(mgr)::core_type::observing);
+  {
+    auto s = mgr.open_stream(peer_id("12D3KooWBoth"), direction::inbound);
+    REQUIRE(s);
+    REQUIRE(s->reserve_memory(10));
+  }
+  auto& rec = mgr.observer().get<recording_observer>();
+  auto& cnt = mgr.observer().get<rcmgr::counting_observer>();
+  REQUIRE(rec.log.size() == 3);  // opened, reserved, ended
+  CHECK(cnt.count(scope_event::type::opened) == 1);
+  CHECK(cnt.count(scope_event::type::reserved) == 1);
+  CHECK(cnt.count(scope_event::type::ended) == 1);
+  CHECK(rcmgr::find_observer<rcmgr::counting_observer>(mgr.observer()) == &cnt);
+  CHECK(rcmgr::find_observer<rcmgr::stream_logger>(mgr.observer()) == nullptr);
+}
+
+TEST_CASE("observed_by<> and a set of disabled observers compile away") {
+  STATIC_REQUIRE(std::is_same_v<rcmgr::observed_by<>::type, rcmgr::no_observer>);
+  STATIC_REQUIRE(!rcmgr::resource_manager<rcmgr::observed_by<>>::core_type::observing);
+  STATIC_REQUIRE(!rcmgr::observer_set<rcmgr::no_observer, rcmgr::no_observer>::enabled);
+  STATIC_REQUIRE(std::is_empty_v<rcmgr::observer_set<rcmgr::no_observer, rcmgr::no_observer>>);
+  STATIC_REQUIRE(!rcmgr::resource_manager<rcmgr::observed_by<rcmgr::no_observer, rcmgr::no_observer>>::core_type::observing);
+  STATIC_REQUIRE(sizeof(rcmgr::resource_manager<>) == sizeof(rcmgr::resource_manager<rcmgr::observed_by<>>));
+}
+
+TEST_CASE("events carry the object, its usage and the path of scopes it is charged to") {
+  struct path_recorder {
+    std::vector<std::string> names;
+    std::vector<rcmgr::scope_stat> stats;
+    const void* object = nullptr;
+    rcmgr::scope_stat usage;
+    std::vector<std::string> before;
+    void on_event(const scope_event& e) {
+      if (e.what != scope_event::type::reserved && e.what != scope_event::type::attached) return;
+      names.clear();
+      stats.clear();
+      object = e.object;
+      usage = e.usage;
+      e.path.for_each([&](const rcmgr::scope_name& n, const rcmgr::scope_stat& u, const void*) {
+        names.push_back(n.str());
+        stats.push_back(u);
+      });
+      before.clear();
+      e.before.for_each([&](const rcmgr::scope_name& n, const rcmgr::scope_stat&, const void*) { before.push_back(n.str()); });
+    }
+  };
+  rcmgr::resource_manager<rcmgr::single_threaded, rcmgr::observed_by<path_recorder>> mgr;
+  auto s = mgr.open_stream(peer_id("P1"), direction::inbound);
+  REQUIRE(s);
+  REQUIRE(s->set_protocol("/x"));
+  auto& o = mgr.observer();
+  CHECK(o.before == std::vector<std::string>{"stream", "transient", "peer:P1", "system"});
+  CHECK(o.names == std::vector<std::string>{"stream", "protocol-peer:/x@P1", "protocol:/x", "peer:P1", "system"});
+  REQUIRE(s->reserve_memory(100));
+  CHECK(o.usage.memory == 100);
+  REQUIRE(o.names.size() == 5);
+  for (const auto& st : o.stats) CHECK(st.memory == 100);
+  CHECK(o.object != nullptr);
+}

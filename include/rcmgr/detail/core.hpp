@@ -68,6 +68,19 @@ struct node;
 
 struct no_owner {};
 
+/// Calls f with the text form of a key. A std::string exists only for keys that need
+/// to_string(): naming a scope in an error then uses no string at all for kinds without keys or
+/// with text keys, and a firmware that never allocates does not even link operator delete.
+template <class Key, class F>
+void with_key_text(const Key& k, F&& f) {
+  if constexpr (std::is_convertible_v<const Key&, std::string_view>) {
+    f(std::string_view(k));
+  } else {
+    const std::string buf = to_string(k);
+    f(std::string_view(buf));
+  }
+}
+
 // ---- nodes ------------------------------------------------------------------------------------
 
 /// A connection, stream or other per-object scope. Owned by its handle (one reference) and by
@@ -216,6 +229,10 @@ struct kind_state<Core, K, kind_shape::per_object> {
   [[no_unique_address]] typename Core::template limit_store_of<K> lim;
 };
 
+/// An empty member in place of one a kind does not need (distinct I: two can share no address).
+template <int I>
+struct no_member {};
+
 /// Keyed and view kinds: a table of live nodes, the default limit, and per-key overrides (plain
 /// values: a live node copies its key's override into its own store, see limit_ptr).
 template <class Core, class K, kind_shape S>
@@ -230,8 +247,10 @@ struct kind_state<Core, K, S> {
   typename storage::template table<node_type> table;
   typename storage::template shared_store<sizeof(node_type), alignof(node_type)> pool;
   store lim;
+  // Kinds with compile-time limits have no per-key limits: no map, so that a heap-free
+  // firmware does not even link its (de)allocation code.
   using override_map = std::unordered_map<okey, typename kind_traits<K>::limit_type, any_key_hash, std::equal_to<>>;
-  override_map overrides;
+  [[no_unique_address]] std::conditional_t<kind_traits<K>::constant_limit, no_member<0>, override_map> overrides;
   kind_state() : table(Core::table_capacity) {}
 };
 
@@ -281,19 +300,35 @@ class core<Topology, Policy, type_list<Ks...>> {
   /// Most live scopes per keyed or view kind (storage policy); SIZE_MAX for no cap.
   static constexpr std::size_t table_capacity = storage_of<Policy>::type::capacity;
   /// False when no observer was given: every notification then compiles away.
-  static constexpr bool observing = !std::is_same_v<observer_type, no_observer>;
+  static constexpr bool observing = observer_enabled<observer_type>;
+  /// Whether the observer wants events of type t on scopes of kind K (false without observer).
+  template <class K>
+  static constexpr bool notifies(scope_event::type t) noexcept {
+    return observer_wants<observer_type>(t, kind_traits<K>::name);
+  }
 
   observer_type& observer() noexcept { return observer_; }
 
   /// Installs `limits` as given (the manager checks them first). Under exceptions, running out
   /// of memory for the per-key overrides throws std::bad_alloc.
-  explicit core(const limit_set<Topology>& limits) : seed_(make_hash_seed(this)) {
+  // The seed mixes in this object's address only, as an integer: g++ -O2 warns
+  // (maybe-uninitialized) about a pointer to the object under construction passed as const void*.
+  explicit core(const limit_set<Topology>& limits) : seed_(initial_seed(reinterpret_cast<std::uintptr_t>(this))) {
     std::tuple<prepared_overrides<Ks>...> next;
     (prepare_kind<Ks>(limits, std::get<std::size_t(index<Ks>)>(next), true), ...);
     (commit_kind_limits<Ks>(limits, std::get<std::size_t(index<Ks>)>(next), true), ...);
   }
   core(const core&) = delete;
   core& operator=(const core&) = delete;
+  /// The tables' hash secret; a topology without keyed or view kinds has no table to key.
+  static hash_seed initial_seed(std::uintptr_t where) noexcept {
+    if constexpr (((kind_traits<Ks>::shape == kind_shape::keyed || kind_traits<Ks>::shape == kind_shape::view) || ...)) {
+      return make_hash_seed(where);
+    } else {
+      (void)where;
+      return hash_seed{};
+    }
+  }
   ~core() {
     // Free what the tables still hold: scopes pinned by memory nobody released, or by handles
     // that outlive the manager (a caller bug; such handles must not be used afterwards).
@@ -328,12 +363,12 @@ class core<Topology, Policy, type_list<Ks...>> {
   scope_name name_of(const node_t<K>& n) const {
     constexpr auto shape = kind_traits<K>::shape;
     scope_name s(kind_traits<K>::name);
-    std::string buf;
     if constexpr (shape == kind_shape::keyed) {
-      s.set_key(key_text(n.key, buf));
+      with_key_text(n.key, [&](std::string_view k) { s.set_key(k); });
     } else if constexpr (shape == kind_shape::view) {
-      std::string b2;  // stays empty (no allocation) for string-like keys
-      s.set_key(key_text(n.a->key, buf), '@', key_text(n.b->key, b2));
+      with_key_text(n.a->key, [&](std::string_view a) {
+        with_key_text(n.b->key, [&](std::string_view b) { s.set_key(a, '@', b); });
+      });
     }
     return s;
   }
@@ -458,12 +493,15 @@ class core<Topology, Policy, type_list<Ks...>> {
       if constexpr (is_per_object<K>) n.direct_memory += size;
       else n.direct_memory.fetch_add(size);
     }
-    if constexpr (observing) {
+    if constexpr (notifies<K>(scope_event::type::reserved) || notifies<K>(scope_event::type::reserve_refused)) {
+      if (r ? notifies<K>(scope_event::type::reserved) : notifies<K>(scope_event::type::reserve_refused)) {
       scope_event ev{r ? scope_event::type::reserved : scope_event::type::reserve_refused, name_of<K>(n)};
       ev.memory = size;
       ev.prio = prio;
       if (!r) ev.err = &r.error();
+      describe<K>(ev, n);
       observer_.on_event(ev);
+      }
     }
     return r;
   }
@@ -491,9 +529,10 @@ class core<Topology, Policy, type_list<Ks...>> {
       if (take < size) report_misuse<K>(n, misuse_event::what::over_release, size, take);
     }
     if (take != 0) uncharge<K, mem>(n, amount{take, 0, 0, 0});
-    if constexpr (observing) {
+    if constexpr (notifies<K>(scope_event::type::released)) {
       scope_event ev{scope_event::type::released, name_of<K>(n)};
       ev.memory = take;
+      describe<K>(ev, n);
       observer_.on_event(ev);
     }
   }
@@ -538,18 +577,24 @@ class core<Topology, Policy, type_list<Ks...>> {
     void* mem = object_store<K>().allocate();
     if (mem == nullptr) {
       error e = storage_error<K>(store_exhausted);
-      notify_open<K>(&e);
+      notify_open<K>(&e, nullptr, dir, use_fd);
       return e;
     }
     auto* n = ::new (mem) node_t<K>();
     // bind the parents named at open
     error bind_err;
-    bool bound = bind_open_parents<K>(*n, bind_err, std::make_index_sequence<parents.size()>{}, std::forward<Args>(args)...);
+    mask_t created = 0;  // keyed parents this call created
+    bool bound = bind_open_parents<K>(*n, bind_err, created, std::make_index_sequence<parents.size()>{},
+                                      std::forward<Args>(args)...);
     if (bound && !bind_views<K, 0u, 0u>(*n, bind_err)) bound = false;
     if (!bound) {
+      if (is_storage_error(bind_err.code)) {
+        unbind_mask<K>(*n, view_mask());
+        discard_created_parents<K>(*n, created);
+      }
       unbind<K>(*n, 0);
       destroy_object<K>(n);
-      notify_open<K>(&bind_err);
+      notify_open<K>(&bind_err, nullptr, dir, use_fd);
       return bind_err;
     }
     constexpr resource_set acc = kind_traits<K>::accounted;
@@ -562,29 +607,32 @@ class core<Topology, Policy, type_list<Ks...>> {
     if constexpr (unit.contains(resource::conns)) a.conns = one(dir);
     else if constexpr (unit.contains(resource::streams)) a.streams = one(dir);
     if constexpr (unit.contains(resource::fd)) a.fd = use_fd ? 1 : 0;
-    (void)use_fd;
     if constexpr (unit.bits != 0) {
       auto r = charge<K, unit>(*n, a, priority::always);
       if (!r) {
         unbind<K>(*n, 0);
         destroy_object<K>(n);
-        notify_open<K>(&r.error());
+        notify_open<K>(&r.error(), nullptr, dir, use_fd);
         return r.error();
       }
     }
-    notify_open<K>(nullptr);
+    notify_open<K>(nullptr, n, dir, use_fd);
     return n;
   }
 
   template <class K>
-  void notify_open(const error* err) {
-    if constexpr (observing) {
+  void notify_open(const error* err, node_t<K>* n, direction dir, bool use_fd) {
+    if constexpr (notifies<K>(scope_event::type::opened) || notifies<K>(scope_event::type::open_refused)) {
+      if (!(err == nullptr ? notifies<K>(scope_event::type::opened) : notifies<K>(scope_event::type::open_refused))) return;
       scope_event ev{err == nullptr ? scope_event::type::opened : scope_event::type::open_refused,
                      scope_name(kind_traits<K>::name)};
       ev.err = err;
+      ev.dir = dir;
+      ev.fd = use_fd;
+      if (n != nullptr) describe<K>(ev, *n);
       observer_.on_event(ev);
     } else {
-      (void)err;
+      (void)err, (void)n, (void)dir, (void)use_fd;
     }
   }
 
@@ -597,9 +645,13 @@ class core<Topology, Policy, type_list<Ks...>> {
     static_assert(b >= 0, "set<P>: P is not a late parent of this kind (declare edge<K, P, late> or after<Q>)");
     constexpr bool keyed = kind_traits<P>::shape == kind_shape::keyed;
     static_assert(keyed == (sizeof...(Key) == 1), "set<P>: give the key of a keyed parent, nothing for a singleton");
+    [[maybe_unused]] const std::uint8_t state_before = n.state;
     auto r = attach_impl<K, P>(n, key...);
-    if constexpr (observing) {
+    if constexpr (notifies<K>(scope_event::type::attached) || notifies<K>(scope_event::type::attach_refused)) {
+      if (!(r ? notifies<K>(scope_event::type::attached) : notifies<K>(scope_event::type::attach_refused))) return r;
       scope_event ev{r ? scope_event::type::attached : scope_event::type::attach_refused, name_of<K>(n)};
+      describe<K>(ev, n);
+      if (r) ev.before = path_of<K>(n, state_before);
       if constexpr (keyed) {
         std::string buf;
         ev.parent = scope_name(kind_traits<P>::name, key_text(key...,  buf));
@@ -626,16 +678,22 @@ class core<Topology, Policy, type_list<Ks...>> {
     return dispatch_state<K>(n.state, [&](auto s) -> result<void> {
       constexpr unsigned S = decltype(s)::value;
       constexpr unsigned S2 = S | (1u << b);
+      [[maybe_unused]] mask_t created = 0;
       if constexpr (!graph::valid_state(i, S2)) {
         return state_error<K>(n, errc::not_attached, prerequisite_text<K, P>());
       } else {
         if constexpr (keyed) {
           errc why{};
-          auto* pn = acquire<P>(key..., why);
+          bool fresh = false;
+          auto* pn = acquire<P>(key..., why, &fresh);
           if (pn == nullptr) return storage_error<P>(why);
           n.parents[graph::slot(i, p)] = pn;
+          created = fresh ? bit(p) : 0;
         }
         if (error full; !bind_views<K, S, S2>(n, full)) {
+          // Out of storage: undo everything, including a retained scope this call created.
+          unbind_mask<K>(n, (graph::direct(i, S2) & ~graph::direct(i, S)) & view_mask());
+          discard_created_parents<K>(n, created);
           unbind_mask<K>(n, graph::direct(i, S2) & ~graph::direct(i, S));
           return full;
         }
@@ -661,9 +719,10 @@ class core<Topology, Policy, type_list<Ks...>> {
     if (n.done) return;
     constexpr resource_set acc = kind_traits<K>::accounted;
     const amount u = n.rc.snapshot();
-    if constexpr (observing) {
+    if constexpr (notifies<K>(scope_event::type::ended)) {
       scope_event ev{scope_event::type::ended, name_of<K>(n)};
       ev.released = n.rc.stat();
+      describe<K>(ev, n);
       observer_.on_event(ev);
     }
     if constexpr (kind_traits<K>::is_span) {
@@ -710,8 +769,76 @@ class core<Topology, Policy, type_list<Ks...>> {
     auto* n = ::new (mem) node_t<S>();
     n->owner = &owner;
     add_ref<O>(&owner);
-    if constexpr (observing) observer_.on_event(scope_event{scope_event::type::span_begun, name_of<O>(owner)});
+    if constexpr (notifies<O>(scope_event::type::span_begun)) {
+      scope_event ev{scope_event::type::span_begun, name_of<O>(owner)};
+      describe<S>(ev, *n);
+      observer_.on_event(ev);
+    }
     return n;
+  }
+
+  // ---- observation: what observers may read about a node (compiled only when observing) ----
+
+  /// Fills the event's object, usage and path from node n.
+  template <class K>
+  void describe(scope_event& ev, node_t<K>& n) const noexcept {
+    if constexpr (is_per_object<K>) ev.object = &n;
+    ev.usage = n.rc.stat();
+    std::uint8_t st = 0;
+    if constexpr (is_per_object<K> && !kind_traits<K>::is_span) st = n.state;
+    ev.path = path_of<K>(n, st);
+  }
+  template <class K>
+  scope_path path_of(const node_t<K>& n, std::uint8_t st) const noexcept {
+    return scope_path{this, &n, st, &visit_path<K>};
+  }
+  template <class K>
+  static void visit_path(const void* c, const void* node, std::uint8_t st, scope_path::callback cb, void* ctx) {
+    auto& self = *const_cast<core*>(static_cast<const core*>(c));
+    self.template visit_node<K>(*const_cast<node_t<K>*>(static_cast<const node_t<K>*>(node)), st, cb, ctx);
+  }
+  /// Calls cb for n and everything n is charged to in state st. Stops at an ended scope: its
+  /// parents are no longer bound.
+  template <class K>
+  void visit_node(node_t<K>& n, std::uint8_t st, scope_path::callback cb, void* ctx) {
+    const void* object = nullptr;
+    if constexpr (is_per_object<K>) object = &n;
+    cb(ctx, name_of<K>(n), n.rc.stat(), object);
+    if constexpr (kind_traits<K>::is_span) {
+      using O = typename K::owner;
+      if (n.done || n.owner == nullptr || n.owner->done) return;
+      std::uint8_t ost = 0;
+      if constexpr (is_per_object<O> && !kind_traits<O>::is_span) ost = n.owner->state;
+      visit_node<O>(*n.owner, ost, cb, ctx);
+    } else if constexpr (is_per_object<K>) {
+      if (n.done) return;
+      if constexpr (node_t<K>::owner_index >= 0) {
+        if (owner_chain_ended<K>(n)) return;
+        using O = typename node_t<K>::owner_kind;
+        visit_node<O>(*n.owner, n.owner->state, cb, ctx);
+      }
+      dispatch_state<K>(st, [&](auto s) {
+        visit_mask<K, graph::flat(index<K>, decltype(s)::value)>(n, cb, ctx);
+        return 0;
+      });
+    } else {
+      visit_mask<K, graph::static_closure(index<K>)>(n, cb, ctx);
+    }
+  }
+  template <class K, mask_t M>
+  void visit_mask(node_t<K>& n, scope_path::callback cb, void* ctx) {
+    [[maybe_unused]] constexpr auto idx = graph::template ordered<M>();
+    [&]<std::size_t... J>(std::index_sequence<J...>) {
+      (visit_one<K, idx[J]>(n, cb, ctx), ...);
+    }(std::make_index_sequence<idx.size()>{});
+  }
+  template <class K, int A>
+  void visit_one(node_t<K>& n, scope_path::callback cb, void* ctx) {
+    if constexpr (kind_traits<kind_at<A>>::shape != kind_shape::singleton) {
+      if (n.parents[std::size_t(graph::slot(index<K>, A))] == nullptr) return;  // unbound since
+    }
+    auto& p = instance<K, A>(n);
+    cb(ctx, name_of<kind_at<A>>(p), p.rc.stat(), nullptr);
   }
 
   // ---- references to shared and per-object nodes ----
@@ -743,12 +870,12 @@ class core<Topology, Policy, type_list<Ks...>> {
   /// an allocation failed (out_of_memory), or the key is longer than the storage policy keeps
   /// inline (invalid_argument).
   template <class K, class Key>
-  node_t<K>* acquire(const Key& key, errc& why) {
+  node_t<K>* acquire(const Key& key, errc& why, bool* created = nullptr) {
     static_assert(kind_traits<K>::shape == kind_shape::keyed);
     using public_key = typename key_of<K>::type;
     if constexpr (!string_like<Key> && !std::is_same_v<Key, public_key>) {
       // Hash what the table stores: std::hash of the kind's key type, not of the argument's.
-      return acquire<K>(public_key(key), why);
+      return acquire<K>(public_key(key), why, created);
     } else {
       using st = storage_traits<Policy>;
       if constexpr (st::template length_checked<public_key>) {
@@ -789,10 +916,45 @@ class core<Topology, Policy, type_list<Ks...>> {
 #endif
         if constexpr (!kind_traits<K>::constant_limit) bind_limit<K>(ks, *n, n->key);
         ks.table.insert(h, n);
+        if (created != nullptr) *created = true;
       }
       n->refs.fetch_add(1);
       return n;
     }
+  }
+
+  static constexpr bool is_storage_error(errc e) noexcept {
+    return e == errc::out_of_memory || e == errc::too_many_scopes || e == errc::invalid_argument;
+  }
+  /// Undoes the creation of a retained keyed scope (a protocol, a service) by an operation that
+  /// then failed for want of storage, so that the failure leaves nothing behind: removes it when
+  /// the caller's reference is the only one and it holds nothing. Collected kinds (peers) need
+  /// no help: dropping the reference collects them. True when removed (with the reference).
+  template <class P>
+  bool discard_created(node_t<P>* n) noexcept {
+    auto& ks = state<P>();
+    std::lock_guard lk(ks.mu);
+    if (n->refs.load() != 1 || !n->rc.empty() || n->direct_memory.load() != 0) return false;
+    ks.table.erase(n->hash, n);
+    n->~node_t<P>();
+    ks.pool.deallocate(n);
+    return true;
+  }
+  template <class K>
+  void discard_created_parents(node_t<K>& n, mask_t created) noexcept {
+    auto one = [&]<class PK>(std::type_identity<PK>) {
+      if constexpr (kind_traits<PK>::shape == kind_shape::keyed && lifetime_retains<PK>::value && is_per_object<K> &&
+                    !kind_traits<K>::is_span) {
+        constexpr int s = graph::slot(index<K>, index<PK>);
+        if constexpr (s >= 0) {
+          void*& slot = n.parents[std::size_t(s)];
+          if ((created & bit(index<PK>)) && slot != nullptr && discard_created<PK>(static_cast<node_t<PK>*>(slot))) slot = nullptr;
+        }
+      }
+    };
+    (void)one;
+    (void)created;
+    (one(std::type_identity<Ks>{}), ...);
   }
 
   /// Finds or creates the view scope of (a, b); the caller holds references to a and b.
@@ -1255,14 +1417,14 @@ class core<Topology, Policy, type_list<Ks...>> {
     return prerequisite_text_storage<K, P>.view();
   }
   template <class K, std::size_t... J, class... Args>
-  bool bind_open_parents(node_t<K>& n, error& err, std::index_sequence<J...>, Args&&... args) {
+  bool bind_open_parents(node_t<K>& n, error& err, mask_t& created, std::index_sequence<J...>, Args&&... args) {
     [[maybe_unused]] constexpr auto parents = open_parent_indices<K>();
     bool ok = true;
-    ((ok = ok && bind_one<K, parents[J]>(n, err, std::forward<Args>(args))), ...);
+    ((ok = ok && bind_one<K, parents[J]>(n, err, created, std::forward<Args>(args))), ...);
     return ok;
   }
   template <class K, int P, class Arg>
-  bool bind_one(node_t<K>& n, error& err, Arg&& arg) {
+  bool bind_one(node_t<K>& n, error& err, mask_t& created, Arg&& arg) {
     using PK = kind_at<P>;
     if constexpr (kind_traits<PK>::shape == kind_shape::keyed) {
       if (const key_problem kp = key_problem_of<PK>(arg)) {
@@ -1270,12 +1432,14 @@ class core<Topology, Policy, type_list<Ks...>> {
         return false;
       }
       errc why{};
-      auto* pn = acquire<PK>(arg, why);
+      bool fresh = false;
+      auto* pn = acquire<PK>(arg, why, &fresh);
       if (pn == nullptr) {
         err = storage_error<PK>(why);
         return false;
       }
       n.parents[graph::slot(index<K>, P)] = pn;
+      if (fresh) created |= bit(P);
       return true;
     } else {
       auto* o = arg.rcmgr_node();  // a handle of the owner kind

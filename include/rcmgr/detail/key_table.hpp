@@ -141,6 +141,22 @@ class key_table {
       if (cap < capacity()) (void)rehash(cap);
     }
   }
+  /// How far entries sit from their home slot (probes a lookup of each makes, minus one): the
+  /// measure of how well keys spread, for tests. O(capacity).
+  struct displacement_stats {
+    std::size_t total = 0;  ///< sum over entries
+    std::size_t max = 0;    ///< the longest
+  };
+  displacement_stats displacement() const noexcept {
+    displacement_stats d;
+    for (std::size_t i = 0; i < capacity(); ++i) {
+      if (slots_[i].node == nullptr) continue;
+      const std::size_t dist = (i - (std::size_t(slots_[i].hash) & mask_)) & mask_;
+      d.total += dist;
+      if (dist > d.max) d.max = dist;
+    }
+    return d;
+  }
   /// Empties the table (the nodes are the caller's).
   void clear() noexcept {
     if (slots_ == nullptr) return;

@@ -29,8 +29,15 @@ inline void* heap_allocate(std::size_t size, std::size_t align) noexcept {
   return ::operator new(size, std::nothrow);
 }
 inline void heap_free(void* p, std::size_t size, std::size_t align) noexcept {
+#if defined(__cpp_sized_deallocation)
   if (align > __STDCPP_DEFAULT_NEW_ALIGNMENT__) ::operator delete(p, size, std::align_val_t(align));
   else ::operator delete(p, size);
+#else
+  // clang enables sized deallocation only with -fsized-deallocation
+  (void)size;
+  if (align > __STDCPP_DEFAULT_NEW_ALIGNMENT__) ::operator delete(p, std::align_val_t(align));
+  else ::operator delete(p);
+#endif
 }
 
 constexpr std::size_t round_block(std::size_t size, std::size_t align) noexcept {
@@ -43,6 +50,8 @@ constexpr std::size_t round_block(std::size_t size, std::size_t align) noexcept 
 /// freed blocks are kept for reuse only while the pool is busy: at most `live + spare` free
 /// blocks are kept, so when a burst of scopes ends, their blocks go back to the heap as they
 /// are freed, and a pool with nothing live keeps at most `spare`. trim() returns every free block.
+/// Blocks are not carved from larger chunks: a chunk stays pinned while any of its blocks is
+/// live, which after a burst leaves most of the burst's memory held by a few long-lived scopes.
 template <std::size_t Size, std::size_t Align>
 class node_pool {
  public:
@@ -69,6 +78,15 @@ class node_pool {
   }
   void deallocate(void* p) noexcept {
     --live_;
+    // Keep cached <= live + spare at all times: the bound fell by one, so give back one cached
+    // block if it is now over (at most one: it held before), and then p itself if there is no
+    // room for it. O(1), and a burst's blocks go back to the heap as its scopes end.
+    if (cached_ > live_ + spare) {
+      free_block* f = free_;
+      free_ = f->next;
+      --cached_;
+      heap_free(f, block, Align);
+    }
     if (cached_ >= live_ + spare) {
       heap_free(p, block, Align);
       return;

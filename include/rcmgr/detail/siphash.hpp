@@ -67,7 +67,7 @@ inline std::uint64_t siphash13(const hash_seed& key, std::string_view s) noexcep
 /// of `where` (ASLR), the steady and system clocks (hosted targets) and a process-wide counter, so two managers
 /// never share a key even without a random source. Without a random source (bare-metal targets)
 /// the key is only as unpredictable as those inputs: see docs/guarantees.md.
-inline hash_seed make_hash_seed(const void* where) noexcept {
+inline hash_seed make_hash_seed(std::uintptr_t where) noexcept {
   static std::uint64_t counter = 0;  // races are harmless: it only perturbs the mix
   std::uint64_t r[2] = {0, 0};
 #ifdef RCMGR_HAVE_GETRANDOM
@@ -80,7 +80,7 @@ inline hash_seed make_hash_seed(const void* where) noexcept {
   // Bare metal: no clock the library may assume (newlib's stubs fail at link or run time).
   const std::uint64_t t1 = 0x243f6a8885a308d3ull, t2 = 0x13198a2e03707344ull;
 #endif
-  const std::uint64_t mix[4] = {std::uint64_t(reinterpret_cast<std::uintptr_t>(where)), t1, t2, ++counter};
+  const std::uint64_t mix[4] = {std::uint64_t(where), t1, t2, ++counter};
   const hash_seed pre{r[0] ^ 0x9e3779b97f4a7c15ull, r[1] ^ 0xbf58476d1ce4e5b9ull};
   hash_seed k;
   k.k0 = siphash13(pre, mix, sizeof mix);
