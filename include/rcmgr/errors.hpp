@@ -164,6 +164,9 @@ struct error {
       default:
         os << make_error_code(e.code).message();
         if (!e.detail.empty()) os << ": " << e.detail;
+        // A key over a length bound: detail names the key, limit_value is the bound in bytes.
+        if (e.code == errc::invalid_argument && e.limit_value > 0)
+          os << " of " << e.attempted << " bytes exceeds the " << e.limit_value << "-byte maximum";
         return os;
     }
   }

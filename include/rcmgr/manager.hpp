@@ -3,6 +3,10 @@
 // in rcmgr/libp2p.hpp.
 #pragma once
 
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <new>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -40,7 +44,18 @@ class basic_resource_manager {
   template <class K>
   using span = scope_handle<core_type, span_of<K>>;
 
-  explicit basic_resource_manager(const limits_type& limits = limits_type{}) : core_(limits) {}
+  /// A manager enforcing `limits`. The limits must be valid (limits.check() succeeds: no
+  /// negative value, nothing set on a resource a kind does not account, no refused key); invalid
+  /// limits are a programming error, and the constructor stops the program with a message
+  /// saying which value is wrong. To get an error instead (limits from configuration, say), use
+  /// create(), which is what go-libp2p's NewResourceManager does.
+  explicit basic_resource_manager(const limits_type& limits = limits_type{}) : core_(checked(limits)) {}
+  /// A manager enforcing `limits`, or an error: errc::invalid_argument naming the kind, key and
+  /// field of the first invalid value, or errc::out_of_memory. The manager is returned by
+  /// pointer: it cannot move (handles point into it).
+  static result<std::unique_ptr<basic_resource_manager>> create(const limits_type& limits = limits_type{}) {
+    return create_as<basic_resource_manager>(limits);
+  }
   basic_resource_manager(const basic_resource_manager&) = delete;
   basic_resource_manager& operator=(const basic_resource_manager&) = delete;
 
@@ -80,10 +95,16 @@ class basic_resource_manager {
   /// be created, f gets an empty reference (its reservations fail with errc::not_attached) whose
   /// empty_reason() says why: too_many_scopes (bounded_storage or static_storage is full),
   /// out_of_memory (an allocation failed; nothing changed), invalid_argument (the key is longer
-  /// than static_storage keeps inline).
+  /// than static_storage keeps inline). A key that cannot name any scope (an empty or too long
+  /// peer id, an empty protocol id, say) gets f an empty reference whose reservations fail with
+  /// errc::invalid_argument saying which bound the key broke.
   template <class K, class Key, class F>
     requires(detail::kind_traits<K>::shape == kind_shape::keyed)
   decltype(auto) view(const Key& key, F&& f) {
+    if (const key_problem kp = detail::key_problem_of<K>(key)) {
+      ref<K> r(kp);
+      return std::forward<F>(f)(r);
+    }
     errc why{};
     auto* n = core_.template acquire<K>(key, why);
     ref<K> r = n != nullptr ? ref<K>(core_, n, detail::adopt_ref_t{}) : ref<K>(why);
@@ -115,18 +136,25 @@ class basic_resource_manager {
     return core_.template live_count<K>();
   }
 
-  /// Replaces every limit. Reservations from now on see the new values; usage already above a
-  /// lowered limit stays, and further reservations there fail until it falls.
-  void set_limits(const limits_type& limits) { core_.apply_limits(limits); }
-  /// Replaces the default limit of K (the limit of a singleton or per-object kind).
+  /// Replaces every limit, all or nothing. Reservations from now on see the new values; usage
+  /// already above a lowered limit stays, and further reservations there fail until it falls.
+  /// Refused with errc::invalid_argument when `limits` holds an invalid value (limits.check()),
+  /// and with errc::out_of_memory when the per-key overrides cannot be copied; either way
+  /// nothing changes.
+  result<void> set_limits(const limits_type& limits) { return core_.apply_limits(limits); }
+  /// Replaces the default limit of K (the limit of a singleton or per-object kind). A negative
+  /// value, or a value (other than unlimited or 0) for a resource K does not account, is refused
+  /// with errc::invalid_argument and changes nothing.
   template <class K>
-  void set_limit(const limit_type_of<K>& l) {
-    core_.template set_limit<K>(l);
+  result<void> set_limit(const limit_type_of<K>& l) {
+    return core_.template set_limit<K>(l);
   }
-  /// Replaces (or adds) the limit of one key of a keyed or view kind.
+  /// Replaces (or adds) the limit of one key of a keyed or view kind. Refused like set_limit(l),
+  /// also for a key that cannot name a scope, and with errc::out_of_memory when the override
+  /// cannot be stored; a refusal changes nothing.
   template <class K, class Key>
-  void set_limit(const Key& key, const limit& l) {
-    core_.template set_limit<K>(key, l);
+  result<void> set_limit(const Key& key, const limit& l) {
+    return core_.template set_limit<K>(key, l);
   }
   /// The default limit of K in force.
   template <class K>
@@ -165,7 +193,43 @@ class basic_resource_manager {
 
   core_type& core() noexcept { return core_; }
 
+ protected:
+  /// create() for a derived manager M whose constructor takes the limits.
+  template <class M>
+  static result<std::unique_ptr<M>> create_as(const limits_type& limits) {
+    if (auto c = limits.check(); !c) return c.error();
+#if defined(__cpp_exceptions)
+    try {
+      return std::unique_ptr<M>(new M(limits));
+    } catch (const std::bad_alloc&) {
+      error e;
+      e.code = errc::out_of_memory;
+      e.detail = "no memory for the manager";
+      return e;
+    }
+#else
+    std::unique_ptr<M> m(new (std::nothrow) M(limits));
+    if (!m) {
+      error e;
+      e.code = errc::out_of_memory;
+      e.detail = "no memory for the manager";
+      return e;
+    }
+    return m;
+#endif
+  }
+
  private:
+  static const limits_type& checked(const limits_type& limits) noexcept {
+    if (auto c = limits.check(); !c) {
+      std::fputs("rcmgr: invalid limits given to the resource manager's constructor (use create() to get an error): ", stderr);
+      std::fputs(c.error().message().c_str(), stderr);
+      std::fputc('\n', stderr);
+      std::abort();
+    }
+    return limits;
+  }
+
   core_type core_;
 };
 

@@ -143,11 +143,15 @@ class basic_null_resource_manager {
   constexpr std::size_t live_count() const noexcept {
     return 0;
   }
-  constexpr void set_limits(const limits_type&) noexcept {}
+  constexpr null_result<void> set_limits(const limits_type&) noexcept { return {}; }
   template <class K>
-  constexpr void set_limit(const limit_type_of<K>&) noexcept {}
+  constexpr null_result<void> set_limit(const limit_type_of<K>&) noexcept {
+    return {};
+  }
   template <class K, class Key>
-  constexpr void set_limit(const Key&, const limit&) noexcept {}
+  constexpr null_result<void> set_limit(const Key&, const limit&) noexcept {
+    return {};
+  }
   constexpr void close() noexcept {}
   constexpr bool closed() const noexcept { return false; }
   /// Nothing to count: a null manager's handles hold nothing of it.

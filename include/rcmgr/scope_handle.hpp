@@ -296,14 +296,19 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
   scope_ref(Core& c, node_type* n, detail::adopt_ref_t) noexcept : core_(&c), node_(n) {
     if (node_ != nullptr) core_->template live_opened<K>();
   }
-  scope_ref(const scope_ref& o) noexcept : core_(o.core_), node_(o.node_), why_(o.why_) {
+  /// An empty reference standing for a key that was refused: its reservations and spans fail
+  /// with errc::invalid_argument saying why (empty_reason() is invalid_argument).
+  explicit scope_ref(const key_problem& why) noexcept : why_(errc::invalid_argument), refused_key_(why) {}
+  scope_ref(const scope_ref& o) noexcept : core_(o.core_), node_(o.node_), why_(o.why_), refused_key_(o.refused_key_) {
     if (node_ != nullptr) core_->template add_ref<K>(node_), core_->template live_opened<K>();
   }
-  scope_ref(scope_ref&& o) noexcept : core_(o.core_), node_(std::exchange(o.node_, nullptr)), why_(o.why_) {}
+  scope_ref(scope_ref&& o) noexcept
+      : core_(o.core_), node_(std::exchange(o.node_, nullptr)), why_(o.why_), refused_key_(o.refused_key_) {}
   scope_ref& operator=(scope_ref o) noexcept {
     std::swap(core_, o.core_);
     std::swap(node_, o.node_);
     std::swap(why_, o.why_);
+    std::swap(refused_key_, o.refused_key_);
     return *this;
   }
   ~scope_ref() {
@@ -312,32 +317,39 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
 
   /// Reserves memory directly in this scope (and the scopes it is charged to).
   result<void> reserve_memory(std::int64_t size, std::uint8_t prio = priority::always) noexcept {
-    if (node_ == nullptr) return not_attached();
+    if (node_ == nullptr) return empty_error();
     return core_->template reserve_memory<K>(*node_, size, prio);
   }
   /// Releases memory reserved directly in this scope; over-releases are clamped and reported.
   void release_memory(std::int64_t size) noexcept {
     if (node_ != nullptr) core_->template release_memory<K>(*node_, size);
   }
-  /// Current usage of this scope, including everything charged to it from below.
+  /// Current usage of this scope, including everything charged to it from below; all zeros for
+  /// an empty reference.
   scope_stat stat() const noexcept { return node_ != nullptr ? node_->rc.stat() : scope_stat{}; }
   /// Opens a span on this scope.
   result<scope_handle<Core, span_of<K>>> begin_span() {
-    if (node_ == nullptr) return not_attached();
+    if (node_ == nullptr) return empty_error();
     auto r = core_->template begin_span<K>(*node_);
     if (!r) return r.error();
     return scope_handle<Core, span_of<K>>(*core_, *r);
   }
-  /// The key of a keyed scope.
+  /// The key of a keyed scope; for an empty reference, a default-constructed key (an empty
+  /// peer id, an empty string), like go-libp2p's null scopes. (A key type that cannot be
+  /// default-constructed makes key() of an empty reference abort.)
   const auto& key() const noexcept
     requires(detail::kind_traits<K>::shape == kind_shape::keyed)
   {
+    if (node_ == nullptr) return empty_key<key_type_of<K>>();
     return node_->key;
   }
-  /// The keys of a view's two components.
+  /// The keys of a view's two components; default-constructed keys for an empty reference.
   auto keys() const
     requires(detail::kind_traits<K>::shape == kind_shape::view)
   {
+    using A = typename detail::kind_traits<K>::shape_option::first;
+    using B = typename detail::kind_traits<K>::shape_option::second;
+    if (node_ == nullptr) return std::pair{empty_key<key_type_of<A>>(), empty_key<key_type_of<B>>()};
     return std::pair{node_->a->key, node_->b->key};
   }
   /// Names the scope in messages ("peer:12D3KooW...").
@@ -361,9 +373,23 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
     e.detail = "empty scope reference (the scope is not attached)";
     return e;
   }
+  template <class Key>
+  static const Key& empty_key() noexcept {
+    if constexpr (std::is_default_constructible_v<Key>) {
+      static const Key k{};
+      return k;
+    } else {
+      detail::bad_result_access("key() of an empty scope reference, whose key type has no empty value");
+    }
+  }
+  error empty_error() const noexcept {
+    return refused_key_ ? detail::key_error(detail::kind_traits<K>::name, refused_key_) : not_attached();
+  }
+
   Core* core_ = nullptr;
   node_type* node_ = nullptr;
   errc why_ = errc::not_attached;
+  key_problem refused_key_{};  ///< for an empty reference: the key that was refused, if that is why
 };
 
 }  // namespace rcmgr

@@ -15,6 +15,9 @@
 #   - probe_unobserved.cpp (probe_real's session with observed_by<no_observer, no_observer>)
 #     emits exactly as many bytes of code in total as probe_real.cpp, and its function is the same
 #     instructions; probe_observed.cpp (with a counting observer) emits different code (the control).
+# And probe_null_ids.cpp (peer ids built at the call site) against probe_plain_ids.cpp: the same
+# symbols (no out-of-line peer_id constructor) and, with clang++, the same size and instructions.
+# (g++ 12 allocates registers differently around the folded calls: a few bytes either way.)
 cmake_minimum_required(VERSION 3.20)
 foreach(var COMPILER FLAGS NM SOURCE_DIR WORK_DIR)
   if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
@@ -24,7 +27,7 @@ endforeach()
 string(REPLACE "|" ";" flags "${FLAGS}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 
-foreach(probe null plain real unobserved observed)
+foreach(probe null plain real unobserved observed null_ids plain_ids)
   set(obj "${WORK_DIR}/probe_${probe}.o")
   execute_process(COMMAND "${COMPILER}" ${flags} -c "${SOURCE_DIR}/probe_${probe}.cpp" -o "${obj}"
                   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
@@ -172,3 +175,25 @@ if(NOT observed_differs)
   message(FATAL_ERROR "control failed: the observed probe compiles to the same code as the unobserved one")
 endif()
 message(STATUS "ok: unobserved ${total_unobserved} B == real ${total_real} B; observed differs (${total_observed} B)")
+
+# Peer ids built at the call site.
+string(REPLACE "rcmgr_codegen_null_ids" "rcmgr_codegen_plain_ids" renamed_ids "${names_null_ids}")
+if(NOT renamed_ids STREQUAL names_plain_ids)
+  message(FATAL_ERROR "building peer ids costs code with the null manager; the object defines other symbols "
+                      "than its twin's:\n  null:  ${names_null_ids}\n  plain: ${names_plain_ids}")
+endif()
+execute_process(COMMAND "${COMPILER}" --version OUTPUT_VARIABLE compiler_version)
+if(compiler_version MATCHES "clang")
+  if(NOT size_null_ids EQUAL size_plain_ids)
+    message(FATAL_ERROR "building peer ids costs code with the null manager: rcmgr_codegen_null_ids is "
+                        "${size_null_ids} bytes, its twin ${size_plain_ids} bytes")
+  endif()
+  if(OBJDUMP)
+    instructions(null_ids ins_null_ids)
+    instructions(plain_ids ins_plain_ids)
+    if(NOT ins_null_ids STREQUAL ins_plain_ids)
+      message(FATAL_ERROR "peer ids at the call site: same size, different instructions")
+    endif()
+  endif()
+endif()
+message(STATUS "ok: peer ids at the call site: null ${size_null_ids} B, plain ${size_plain_ids} B")

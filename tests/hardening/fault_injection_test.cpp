@@ -201,14 +201,12 @@ void all_operations(bool limits) {
     run("set_limit (new per-peer override)", [](F& f) {
       rcmgr::limit l;
       l.memory = 1 << 20;
-      f.m.template set_limit<lp::peer_scope>(new_peer, l);
-      return std::string("ok");
+      return outcome(f.m.template set_limit<lp::peer_scope>(new_peer, l));
     });
     run("set_limit (override of a live peer)", [](F& f) {
       rcmgr::limit l;
       l.memory = 1 << 20;
-      f.m.template set_limit<lp::peer_scope>(known_peer, l);
-      return std::string("ok");
+      return outcome(f.m.template set_limit<lp::peer_scope>(known_peer, l));
     });
     run("set_limits (with overrides)", [](F& f) {
       auto ls = lp::default_limits();
@@ -216,8 +214,7 @@ void all_operations(bool limits) {
       l.memory = 1 << 21;
       ls.template set<lp::peer_scope>(known_peer, l);
       ls.template set<lp::protocol_scope>(long_protocol, l);
-      f.m.set_limits(ls);
-      return std::string("ok");
+      return outcome(f.m.set_limits(ls));
     });
   } else {
   run("open_connection", [](F& f) {

@@ -140,6 +140,7 @@ enum class problem_code : std::uint8_t {
   too_many_late,            // a child
   limit_above_parent,       // a child, b parent
   alternative_not_singleton,  // a child, b the alternative or primary kind of an instead_of<> edge
+  limit_unaccounted,        // a: a kind whose static_limit sets a resource it does not account
 };
 
 struct problem {
@@ -477,6 +478,9 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
       if (c.constant_limit && p.constant_limit && exceeds(c.climit, p.climit, c.acc))
         return {problem_code::limit_above_parent, e.child, e.parent, -1, exceeding_resource(c.climit, p.climit, c.acc)};
     }
+    for (int i = 0; i < n; ++i)
+      if (kinds[i].constant_limit && !limit_problem(kinds[i].climit, kinds[i].acc).empty())
+        return {problem_code::limit_unaccounted, i};
     return {};
   }
   static constexpr int_indexed<bool, std::size_t(m)> is_edge{edge_parts<Es, Ks...>::is_edge...};

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "rcmgr/detail/counters.hpp"
+#include "rcmgr/detail/key_check.hpp"
 #include "rcmgr/detail/kind_traits.hpp"
 #include "rcmgr/detail/limit_store.hpp"
 #include "rcmgr/detail/live_handles.hpp"
@@ -68,18 +69,6 @@ template <class Core, class K>
 struct node;
 
 struct no_owner {};
-
-/// Text form of a key, for messages.
-template <class Key>
-std::string_view key_text(const Key& k, std::string& buf) {
-  if constexpr (std::is_convertible_v<const Key&, std::string_view>) {
-    (void)buf;
-    return std::string_view(k);
-  } else {
-    buf = to_string(k);
-    return buf;
-  }
-}
 
 /// Calls f with the text form of a key. A std::string exists only for keys that need
 /// to_string(): naming a scope in an error then uses no string at all for kinds without keys or
@@ -152,9 +141,14 @@ struct node<Core, K> {
   typename policy::template cell<std::int64_t> direct_memory{};
 };
 
+/// Where a keyed or view node reads its limit: the kind's default store (which lives with the
+/// manager) or, when its key has an override, the node's own store `own`, which lives exactly as
+/// long as the node. No store a reservation can reach is ever freed while it could read it, so
+/// reloading limits keeps nothing behind.
 template <class Core, class K, bool Stored = !kind_traits<K>::constant_limit>
 struct limit_ptr {
   using store = const typename Core::template limit_store_of<K>*;
+  typename Core::template limit_store_of<K> own{};  ///< this key's override, when `ptr` points here
   // A store made by set_limit(key, l) is filled in by one thread and read by reservations on
   // others: publish the pointer with release and read it with acquire (a plain load on x86),
   // so a reader never sees the pointer before the values behind it.
@@ -262,9 +256,8 @@ struct kind_state<Core, K, kind_shape::per_object> {
 template <int I>
 struct no_member {};
 
-/// Keyed and view kinds: a table of live nodes, the default limit, and per-key overrides.
-/// Override stores are never freed while the manager lives (a reservation may be reading one
-/// without a lock); replaced ones are parked in `retired`.
+/// Keyed and view kinds: a table of live nodes, the default limit, and per-key overrides (plain
+/// values: a live node copies its key's override into its own store, see limit_ptr).
 template <class Core, class K, kind_shape S>
   requires(S == kind_shape::keyed || S == kind_shape::view)
 struct kind_state<Core, K, S> {
@@ -277,12 +270,10 @@ struct kind_state<Core, K, S> {
   typename storage::template table<node_type> table;
   typename storage::template shared_store<node_type> pool;
   store lim;
-  // Kinds with compile-time limits have no per-key limits: no map and no vector, so that a
-  // heap-free firmware does not even link their (de)allocation code.
-  [[no_unique_address]] std::conditional_t<kind_traits<K>::constant_limit, no_member<0>,
-                                           std::unordered_map<okey, std::unique_ptr<store>, any_key_hash, std::equal_to<>>>
-      overrides;
-  [[no_unique_address]] std::conditional_t<kind_traits<K>::constant_limit, no_member<1>, std::vector<std::unique_ptr<store>>> retired;
+  // Kinds with compile-time limits have no per-key limits: no map, so that a heap-free
+  // firmware does not even link its (de)allocation code.
+  using override_map = std::unordered_map<okey, typename kind_traits<K>::limit_type, any_key_hash, std::equal_to<>>;
+  [[no_unique_address]] std::conditional_t<kind_traits<K>::constant_limit, no_member<0>, override_map> overrides;
   kind_state() : table(Core::table_capacity) {}
 };
 
@@ -341,10 +332,14 @@ class core<Topology, Policy, type_list<Ks...>> {
 
   observer_type& observer() noexcept { return observer_; }
 
+  /// Installs `limits` as given (the manager checks them first). Under exceptions, running out
+  /// of memory for the per-key overrides throws std::bad_alloc.
   // The seed mixes in this object's address only, as an integer: g++ -O2 warns
   // (maybe-uninitialized) about a pointer to the object under construction passed as const void*.
   explicit core(const limit_set<Topology>& limits) : seed_(initial_seed(reinterpret_cast<std::uintptr_t>(this))) {
-    (apply_kind_limits<Ks>(limits, true), ...);
+    std::tuple<prepared_overrides<Ks>...> next;
+    (prepare_kind<Ks>(limits, std::get<std::size_t(index<Ks>)>(next), true), ...);
+    (commit_kind_limits<Ks>(limits, std::get<std::size_t(index<Ks>)>(next), true), ...);
   }
   core(const core&) = delete;
   core& operator=(const core&) = delete;
@@ -759,6 +754,9 @@ class core<Topology, Policy, type_list<Ks...>> {
     if (n.done) return state_error<K>(n, errc::scope_closed, "the scope has ended");
     if (n.state & (1u << b)) return state_error<K>(n, errc::already_attached, attached_text<P>());
     if (!prerequisites_met<K, P>(n.state)) return state_error<K>(n, errc::not_attached, prerequisite_text<K, P>());
+    if constexpr (keyed) {
+      if (const key_problem kp = key_problem_of<P>(key...)) return key_error(kind_traits<P>::name, kp);
+    }
     if constexpr (scope_hooks && graph::alt_bit(i) >= 0 && !std::is_same_v<typename kind_traits<K>::carried, no_carry>) {
       // A scope in its alternative scopes whose data says it no longer belongs there (libp2p:
       // an allowlist entry naming another peer) moves to the regular ones first, or is refused.
@@ -1044,7 +1042,7 @@ class core<Topology, Policy, type_list<Ks...>> {
 #else
         n = ::new (mem) node_t<K>(key, h);
 #endif
-        if constexpr (!kind_traits<K>::constant_limit) n->lim.publish(store_for<K>(ks, n->key));
+        if constexpr (!kind_traits<K>::constant_limit) bind_limit<K>(ks, *n, n->key);
         ks.table.insert(h, n);
         if (created != nullptr) *created = true;
       }
@@ -1111,7 +1109,7 @@ class core<Topology, Policy, type_list<Ks...>> {
       n = ::new (mem) node_t<V>(a, b, h);
       add_ref<typename node_t<V>::first_kind>(a);
       add_ref<typename node_t<V>::second_kind>(b);
-      if constexpr (!kind_traits<V>::constant_limit) n->lim.publish(store_for<V>(ks, a->key));
+      if constexpr (!kind_traits<V>::constant_limit) bind_limit<V>(ks, *n, a->key);
       ks.table.insert(h, n);
     }
     n->refs.fetch_add(1);
@@ -1168,52 +1166,119 @@ class core<Topology, Policy, type_list<Ks...>> {
   }
 
   // ---- limits ----
-  /// Replaces the limits of every kind limited by rcmgr::limit. Compile-time limits have nothing
-  /// to replace, and user-defined limit types are fixed at construction: they are stored as
-  /// given, and replacing one while another thread reads it would be a data race.
-  void apply_limits(const limit_set<Topology>& ls) { (apply_kind_limits<Ks>(ls, false), ...); }
+  /// Replaces the limits of every kind limited by rcmgr::limit, all or nothing: a limit set
+  /// holding a refused value is refused (invalid_argument), and every allocation the new per-key
+  /// overrides need is made before anything changes (out_of_memory otherwise). Compile-time
+  /// limits have nothing to replace, and user-defined limit types are fixed at construction:
+  /// they are stored as given, and replacing one while another thread reads it would be a race.
+  result<void> apply_limits(const limit_set<Topology>& ls) {
+    if (auto c = ls.check(); !c) return c;
+    std::tuple<prepared_overrides<Ks>...> next;
+    if (!prepare_overrides(ls, next, false)) return out_of_memory_error();
+    (commit_kind_limits<Ks>(ls, std::get<std::size_t(index<Ks>)>(next), false), ...);
+    return {};  // the replaced override maps are freed here, outside every lock
+  }
 
   template <class K>
-  void apply_kind_limits(const limit_set<Topology>& ls, bool initial) {
+  static error out_of_memory_error() noexcept {
+    error e;
+    e.code = errc::out_of_memory;
+    e.scope = scope_name(kind_traits<K>::name);
+    e.detail = "no memory for the new limits; nothing was changed";
+    return e;
+  }
+  static error out_of_memory_error() noexcept {
+    error e;
+    e.code = errc::out_of_memory;
+    e.detail = "no memory for the new limits; nothing was changed";
+    return e;
+  }
+
+  template <class K>
+  static constexpr bool has_override_map = (kind_traits<K>::shape == kind_shape::keyed || kind_traits<K>::shape == kind_shape::view) &&
+                                           !kind_traits<K>::constant_limit;
+  struct no_override_map {};
+  template <class K, bool = has_override_map<K>>
+  struct override_map_of {
+    using type = no_override_map;
+  };
+  template <class K>
+  struct override_map_of<K, true> {
+    using type = typename kind_state<core, K>::override_map;
+  };
+  template <class K>
+  using prepared_overrides = typename override_map_of<K>::type;
+
+  /// Copies ls's per-key overrides into the maps the kinds will hold; false when memory ran out.
+  template <class Tuple>
+  static bool prepare_overrides(const limit_set<Topology>& ls, Tuple& next, bool initial) noexcept {
+#if defined(__cpp_exceptions)
+    try {
+#endif
+      (prepare_kind<Ks>(ls, std::get<std::size_t(index<Ks>)>(next), initial), ...);
+      return true;
+#if defined(__cpp_exceptions)
+    } catch (const std::bad_alloc&) {
+      return false;
+    }
+#endif
+  }
+  template <class K, class Map>
+  static void prepare_kind(const limit_set<Topology>& ls, Map& m, bool initial) {
+    if constexpr (has_override_map<K>) {
+      if (!initial && !kind_traits<K>::mutable_limit) return;
+      const auto& src = ls.template overrides<K>();
+      m.reserve(src.size());
+      for (const auto& [k, l] : src) m.emplace(k, l);
+    } else {
+      (void)ls, (void)m, (void)initial;
+    }
+  }
+
+  /// Installs K's limits from ls and its prepared override map (which receives the old one).
+  /// Allocates nothing.
+  template <class K, class Map>
+  void commit_kind_limits(const limit_set<Topology>& ls, Map& m, bool initial) noexcept {
     using T = kind_traits<K>;
     if constexpr (!T::constant_limit) {
       if (!initial && !T::mutable_limit) return;
-      constexpr auto shape = T::shape;
-      if constexpr (shape == kind_shape::keyed || shape == kind_shape::view) {
+      if constexpr (has_override_map<K>) {
         auto& ks = state<K>();
         std::lock_guard lk(ks.mu);
         set_store(ks.lim, ls.template get<K>());
-        // The overrides become exactly ls's. Stores of keys that stay are updated in place
-        // (like set_limit(key, l)); only those of keys that go are retired, so re-applying the
-        // same set (a node re-reading its limit file) does not grow `retired`. Then point every
-        // live node at its store.
-        const auto& next = ls.template overrides<K>();
-        for (auto it = ks.overrides.begin(); it != ks.overrides.end();) {
-          if (next.find(it->first) == next.end()) {
-            ks.retired.push_back(std::move(it->second));
-            it = ks.overrides.erase(it);
-          } else {
-            ++it;
-          }
-        }
-        for (const auto& [k, l] : next) {
-          if (auto it = ks.overrides.find(k); it != ks.overrides.end()) set_store(*it->second, l);
-          else ks.overrides.emplace(k, std::make_unique<limit_store_of<K>>(l));
-        }
+        ks.overrides.swap(m);
         for (auto* n : ks.table) {
-          if constexpr (shape == kind_shape::keyed) n->lim.publish(store_for<K>(ks, n->key));
-          else n->lim.publish(store_for<K>(ks, n->a->key));
+          if constexpr (T::shape == kind_shape::keyed) bind_limit<K>(ks, *n, n->key);
+          else bind_limit<K>(ks, *n, n->a->key);
         }
       } else {
         set_store(state<K>().lim, ls.template get<K>());
       }
+    } else {
+      (void)ls, (void)m, (void)initial;
     }
   }
 
+  /// Points node n at its key's override (copied into the node's own store) or at the default.
+  /// Called under the kind's table lock.
+  template <class K, class KS, class Key>
+  static void bind_limit(KS& ks, node_t<K>& n, const Key& key) noexcept {
+    auto it = ks.overrides.find(key);
+    if (it == ks.overrides.end()) {
+      n.lim.publish(&ks.lim);
+      return;
+    }
+    set_store(n.lim.own, it->second);
+    n.lim.publish(&n.lim.own);
+  }
+
   template <class K>
-  void set_limit(const typename kind_traits<K>::limit_type& l) {
+  result<void> set_limit(const typename kind_traits<K>::limit_type& given) {
     static_assert(std::is_same_v<typename kind_traits<K>::limit_type, limit>,
                   "set_limit: only kinds limited by rcmgr::limit can change their limits at run time");
+    if (const auto why = detail::limit_problem_of<K>(given); !why.empty())
+      return detail::invalid_limit(kind_traits<K>::name, {}, why);
+    const limit l = canonical_limit(given, kind_traits<K>::accounted);
     if constexpr (kind_traits<K>::shape == kind_shape::keyed || kind_traits<K>::shape == kind_shape::view) {
       auto& ks = state<K>();
       std::lock_guard lk(ks.mu);
@@ -1221,30 +1286,47 @@ class core<Topology, Policy, type_list<Ks...>> {
     } else {
       state<K>().lim.set(l);
     }
+    return {};
   }
 
   template <class K, class Key>
-  void set_limit(const Key& key, const limit& l) {
+  result<void> set_limit(const Key& key, const limit& given) {
     static_assert(std::is_same_v<typename kind_traits<K>::limit_type, limit>,
                   "set_limit: only kinds limited by rcmgr::limit can change their limits at run time");
     static_assert(kind_traits<K>::shape == kind_shape::keyed || kind_traits<K>::shape == kind_shape::view,
                   "set_limit(key, limit): only keyed and view kinds have per-key limits");
+    using key_kind = typename override_key_kind<K>::type;
+    if (const key_problem kp = key_problem_of<key_kind>(key)) return key_error(kind_traits<K>::name, kp);
+    if (const auto why = detail::limit_problem_of<K>(given); !why.empty()) {
+      std::string buf;
+      return detail::invalid_limit(kind_traits<K>::name, key_text(key, buf), why);
+    }
+    const limit l = canonical_limit(given, kind_traits<K>::accounted);
     auto& ks = state<K>();
     std::lock_guard lk(ks.mu);
-    auto it = ks.overrides.find(key);
-    if (it != ks.overrides.end()) {
-      it->second->set(l);
-      return;
+#if defined(__cpp_exceptions)
+    try {
+#endif
+      ks.overrides.insert_or_assign(typename override_key_of<K>::type(key), l);  // strong guarantee
+#if defined(__cpp_exceptions)
+    } catch (const std::bad_alloc&) {
+      return out_of_memory_error<K>();
     }
-    auto* st = ks.overrides.emplace(typename override_key_of<K>::type(key), std::make_unique<limit_store_of<K>>(l))
-                   .first->second.get();
-    for (auto* n : ks.table) {
-      if constexpr (kind_traits<K>::shape == kind_shape::keyed) {
-        if (keys_equal(n->key, key)) n->lim.publish(st);
-      } else {
-        if (keys_equal(n->a->key, key)) n->lim.publish(st);
-      }
+#endif
+    if constexpr (kind_traits<K>::shape == kind_shape::keyed) {
+      using public_key = typename key_of<K>::type;
+      const auto find = [&](const auto& k) {
+        return ks.table.find(key_hash(k), [&](const node_t<K>& x) { return keys_equal(x.key, k); });
+      };
+      node_t<K>* n;
+      if constexpr (string_like<Key> || std::is_same_v<Key, public_key>) n = find(key);
+      else n = find(public_key(key));
+      if (n != nullptr) bind_limit<K>(ks, *n, n->key);
+    } else {
+      for (auto* n : ks.table)
+        if (keys_equal(n->a->key, key)) bind_limit<K>(ks, *n, n->a->key);
     }
+    return {};
   }
 
   template <class K>
@@ -1494,6 +1576,10 @@ class core<Topology, Policy, type_list<Ks...>> {
   bool bind_one(node_t<K>& n, error& err, mask_t& created, Arg&& arg) {
     using PK = kind_at<P>;
     if constexpr (kind_traits<PK>::shape == kind_shape::keyed) {
+      if (const key_problem kp = key_problem_of<PK>(arg)) {
+        err = key_error(kind_traits<PK>::name, kp);
+        return false;
+      }
       errc why{};
       bool fresh = false;
       auto* pn = acquire<PK>(arg, why, &fresh);
@@ -1657,11 +1743,6 @@ class core<Topology, Policy, type_list<Ks...>> {
     }
   }
 
-  template <class K, class KS, class Key>
-  const limit_store_of<K>* store_for(KS& ks, const Key& key) const {
-    auto it = ks.overrides.find(key);
-    return it != ks.overrides.end() ? it->second.get() : &ks.lim;
-  }
   template <class Store, class L>
   static void set_store(Store& st, const L& l) {
     if constexpr (requires { st.set(l); }) st.set(l);

@@ -35,6 +35,7 @@ template <class C, class P> struct parent_also_reached_through_owner { static_as
 template <class C> struct too_many_late_edges { static_assert(always_false<C>, "rcmgr topology: a kind has more than 6 late parents: split it"); };
 template <class C, class P> struct alternative_scope_not_a_singleton { static_assert(always_false<C>, "rcmgr topology: edge<Child, Alt, instead_of<Primary>> needs a per-object Child and singleton Alt and Primary: make them singletons or remove the edge"); };
 template <class C, class P, resource R> struct static_limit_above_parent { static_assert(always_false<C>, "rcmgr topology: the child's static_limit is above its parent's for a resource the child accounts (the resource is the third template argument above): lower the child's limit or raise the parent's"); };
+template <class K> struct static_limit_sets_unaccounted_resource { static_assert(always_false<K>, "rcmgr topology: the kind's static_limit sets a resource the kind does not account: leave that field unlimited (or 0), or add the resource to the kind's accounts<...>"); };
 // clang-format on
 }  // namespace rcmgr::diagnostic
 
@@ -77,6 +78,7 @@ RCMGR_DETAIL_REPORT(keyed_through_owner, parent_also_reached_through_owner<A, B>
 RCMGR_DETAIL_REPORT(too_many_late, too_many_late_edges<A>);
 RCMGR_DETAIL_REPORT(alternative_not_singleton, alternative_scope_not_a_singleton<A, B>);
 RCMGR_DETAIL_REPORT(limit_above_parent, static_limit_above_parent<A, B, R>);
+RCMGR_DETAIL_REPORT(limit_unaccounted, static_limit_sets_unaccounted_resource<A>);
 #undef RCMGR_DETAIL_REPORT
 
 template <class KL, class EL>

@@ -2,6 +2,7 @@
 // go-libp2p's network.ResourceManager, and rcmgr::null_resource_manager, its null twin.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <utility>
@@ -88,7 +89,13 @@ class resource_manager : public basic_resource_manager<libp2p::topology, Policie
   using protocol_ref = typename base::template ref<libp2p::protocol_scope>;
   using peer_ref = typename base::template ref<libp2p::peer_scope>;
 
+  /// A manager enforcing `l`; stops the program on invalid limits (see create()).
   explicit resource_manager(const libp2p::limits& l = libp2p::default_limits()) : base(l) {}
+  /// go-libp2p's NewResourceManager: a manager enforcing `l`, or errc::invalid_argument naming
+  /// the first invalid value, or errc::out_of_memory.
+  static result<std::unique_ptr<resource_manager>> create(const libp2p::limits& l = libp2p::default_limits()) {
+    return base::template create_as<resource_manager>(l);
+  }
 };
 
 resource_manager()->resource_manager<>;
