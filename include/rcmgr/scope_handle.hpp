@@ -340,7 +340,7 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
   const auto& key() const noexcept
     requires(detail::kind_traits<K>::shape == kind_shape::keyed)
   {
-    if (node_ == nullptr) return empty_key<key_type_of<K>>();
+    if (node_ == nullptr) return empty_key<typename node_type::key_type>();
     return node_->key;
   }
   /// The keys of a view's two components; default-constructed keys for an empty reference.
@@ -349,7 +349,8 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
   {
     using A = typename detail::kind_traits<K>::shape_option::first;
     using B = typename detail::kind_traits<K>::shape_option::second;
-    if (node_ == nullptr) return std::pair{empty_key<key_type_of<A>>(), empty_key<key_type_of<B>>()};
+    if (node_ == nullptr)
+      return std::pair{empty_key<typename detail::node<Core, A>::key_type>(), empty_key<typename detail::node<Core, B>::key_type>()};
     return std::pair{node_->a->key, node_->b->key};
   }
   /// Names the scope in messages ("peer:12D3KooW...").

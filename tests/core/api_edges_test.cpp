@@ -11,7 +11,7 @@ using namespace rt;
 TEST_CASE("an rcmgr::error converts implicitly to std::error_code", "[errors][api]") {
   STATIC_REQUIRE(std::is_convertible_v<const rcmgr::error&, std::error_code>);
   rcmgr::resource_manager<> mgr(unlimited_limits());
-  mgr.set_limit<lp::system_scope>(memory_only(100));
+  REQUIRE(mgr.set_limit<lp::system_scope>(memory_only(100)));
   auto r = mgr.view_system([](auto& s) { return s.reserve_memory(200); });
   REQUIRE_FALSE(r);
   const std::error_code ec = r.error();  // implicit, as the README shows

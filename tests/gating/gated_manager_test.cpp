@@ -283,7 +283,7 @@ TEST_CASE("the subnet count is released however the connection ends") {
   SECTION("an open refused by transient") {
     limit tr = limits.get<lp::transient_scope>();
     tr.conns_inbound = 0;
-    m.set_limit<lp::transient_scope>(tr);
+    REQUIRE(m.set_limit<lp::transient_scope>(tr));
     REQUIRE_FALSE(m.open_connection(direction::inbound, false, "/ip4/203.0.113.1/tcp/1"));
     CHECK(m.gating().conns_in(sub) == 0);
     CHECK(m.stat<lp::system_scope>().conns() == 0);
@@ -291,7 +291,7 @@ TEST_CASE("the subnet count is released however the connection ends") {
   SECTION("a fallback to the allowlisted scopes escapes the subnet count, as in go") {
     limit tr = limits.get<lp::transient_scope>();
     tr.conns_inbound = 0;
-    m.set_limit<lp::transient_scope>(tr);
+    REQUIRE(m.set_limit<lp::transient_scope>(tr));
     REQUIRE(m.allowlist().add("/ip4/203.0.113.1/p2p/12D3KooWBoot"));
     auto c = m.open_connection(direction::inbound, false, "/ip4/203.0.113.1/tcp/1");
     REQUIRE(c);
