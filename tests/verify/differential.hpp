@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <iostream>
@@ -21,14 +22,24 @@ inline std::uint64_t env_or(const char* name, std::uint64_t fallback) {
 /// Sequence i's seed: spread out so that neighbouring sequences share nothing.
 inline std::uint64_t seed_of(std::uint64_t i) { return 0x5eed0000ull + i * 7919ull; }
 
-/// `default_count`: sequences run when RCMGR_SEQUENCES is not set.
+/// Runs sequences 0, 1, 2, ... of one policy: RCMGR_SEQUENCES of them when it is set; otherwise
+/// as many as fit in a time budget: RCMGR_VERIFY_SECONDS (default 10 s) scaled by
+/// `default_count` / 800 (a lighter share for variants), at least min(100, default_count)
+/// sequences, at most 100000. A slow build (a sanitizer) stays within its time and a fast one
+/// tests more; the sequences run are always a prefix of the same list, so any failure replays
+/// with the seed it prints.
 template <class Policy, class Storage = rcmgr::hashed_storage>
 void run_sequences(const char* policy_name, std::uint64_t default_count = 800) {
   const char* one = std::getenv("RCMGR_SEED");
-  const std::uint64_t count = one != nullptr ? 1 : env_or("RCMGR_SEQUENCES", default_count);
+  const bool by_count = one != nullptr || std::getenv("RCMGR_SEQUENCES") != nullptr;
+  const std::uint64_t most = one != nullptr ? 1 : env_or("RCMGR_SEQUENCES", 100000);
+  const std::uint64_t least = default_count < 100 ? default_count : 100;
+  const auto budget = std::chrono::duration<double>(double(env_or("RCMGR_VERIFY_SECONDS", 10)) * double(default_count) / 800.0);
+  const auto start = std::chrono::steady_clock::now();
   const int steps = int(env_or("RCMGR_STEPS", 300));
-  std::uint64_t calls = 0, refusals = 0, state_errors = 0;
-  for (std::uint64_t i = 0; i < count; ++i) {
+  std::uint64_t calls = 0, refusals = 0, state_errors = 0, count = 0;
+  for (std::uint64_t i = 0; i < most; ++i, ++count) {
+    if (!by_count && i >= least && std::chrono::steady_clock::now() - start > budget) break;
     const std::uint64_t seed = one != nullptr ? std::strtoull(one, nullptr, 0) : seed_of(i);
     rng_source src(seed);
     const config cfg = random_config(src);

@@ -9,3 +9,10 @@
 TEST_CASE("the thread-cached manager agrees with the reference model on random call sequences", "[verify][differential]") {
   verify::run_sequences<rcmgr::thread_cached<64, 2>>("thread_cached<64, 2>");
 }
+
+// thread_cached<> with its default chunk (64 KiB, 8 slots). Next to the small limits of the
+// sequences its chunk rarely fits, so this mostly checks the fall-back to the exact path.
+TEST_CASE("thread_cached<> with its default chunk agrees with the reference model on random call sequences",
+          "[verify][differential]") {
+  verify::run_sequences<rcmgr::thread_cached<>>("thread_cached<>");
+}

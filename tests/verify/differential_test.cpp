@@ -3,7 +3,8 @@
 // compile in parallel (differential_single_test.cpp has single_threaded).
 //
 //   RCMGR_SEED=<n>        replay one sequence (both policies), e.g. the seed a failure printed
-//   RCMGR_SEQUENCES=<n>   sequences per policy (default 800)
+//   RCMGR_SEQUENCES=<n>   exactly n sequences per policy (default: by time, below)
+//   RCMGR_VERIFY_SECONDS=<s>  time budget per policy (default 10; at least 100 sequences)
 //   RCMGR_STEPS=<n>       calls per sequence (default 300)
 //   RCMGR_VERBOSE=1       with RCMGR_SEED: print every call and the system usage after it
 #include <catch2/catch.hpp>
