@@ -65,7 +65,7 @@ inline int refusal_and_report() {
   os << r.error();
   const std::error_code ec = r.error();
   if (os.str().empty() || ec != rcmgr::errc::limit_exceeded) return 12;
-  mgr.set_limit<lp::peer_scope>(peer, l);
+  if (!mgr.set_limit<lp::peer_scope>(peer, l)) return 13;
   (void)mgr.misuse();
   (void)rcmgr::libp2p::sanity_report(limits);
   (void)rcmgr::libp2p::scale(std::int64_t{4} << 30, 1024);
