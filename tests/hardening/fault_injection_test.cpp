@@ -274,13 +274,12 @@ TEST_CASE("out of memory in any operation changes nothing (thread_safe, bounded_
 TEST_CASE("out of memory in any operation changes nothing (single_threaded, bounded_storage)", "[hardening][oom]") {
   all_operations<rcmgr::single_threaded, rcmgr::bounded_storage<64>>(false);
 }
-// Limit changes: set_limit and set_limits return nothing, so a failed allocation there can
-// only throw std::bad_alloc; the state must still be as before. set_limits applies kind by
-// kind and is not yet all-or-nothing (an override of one kind can stay when the next kind's
-// allocation fails): marked may-fail until it is.
-TEST_CASE("out of memory in a limit change changes nothing (thread_safe)", "[hardening][oom][limits][!mayfail]") {
+// Limit changes: set_limit and set_limits answer out_of_memory when an allocation fails, and
+// the state must be exactly as before (set_limits copies every kind's per-key limits before it
+// commits any).
+TEST_CASE("out of memory in a limit change changes nothing (thread_safe)", "[hardening][oom][limits]") {
   all_operations<rcmgr::thread_safe>(true);
 }
-TEST_CASE("out of memory in a limit change changes nothing (single_threaded)", "[hardening][oom][limits][!mayfail]") {
+TEST_CASE("out of memory in a limit change changes nothing (single_threaded)", "[hardening][oom][limits]") {
   all_operations<rcmgr::single_threaded>(true);
 }
