@@ -363,15 +363,25 @@ class core<Topology, Policy, type_list<Ks...>> {
   }
 
   // ---- live handles and references (counted in debug builds only) ----
+  // A span is counted under the kind at the root of its owner chain: spans of spans have no
+  // index of their own (their owner is a span too).
+  template <class K>
+  struct live_kind {
+    using type = K;
+  };
+  template <class K>
+    requires(kind_traits<K>::is_span)
+  struct live_kind<K> {
+    using type = typename live_kind<typename K::owner>::type;
+  };
   template <class K>
   void live_opened() noexcept {
-    if constexpr (kind_traits<K>::is_span) live_.opened(std::size_t(index<typename K::owner>), true);
-    else live_.opened(std::size_t(index<K>), false);
+    static_assert(index<typename live_kind<K>::type> >= 0, "internal: a live handle's kind is not in the topology");
+    live_.opened(std::size_t(index<typename live_kind<K>::type>), kind_traits<K>::is_span);
   }
   template <class K>
   void live_closed() noexcept {
-    if constexpr (kind_traits<K>::is_span) live_.closed(std::size_t(index<typename K::owner>), true);
-    else live_.closed(std::size_t(index<K>), false);
+    live_.closed(std::size_t(index<typename live_kind<K>::type>), kind_traits<K>::is_span);
   }
   void set_outlived_handler(outlived_handler h, void* user) noexcept { live_.set_handler(h, user); }
 
