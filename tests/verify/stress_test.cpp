@@ -170,6 +170,9 @@ void worker(Mgr& mgr, handoff<Mgr>& h, totals& t, epochs& ep, int id, std::uint6
   // the largest of those limits.
   auto check_admitted = [&](const char* what, std::int64_t before, std::int64_t n, std::uint8_t p, std::uint64_t lo,
                             std::uint64_t hi, auto get_limit) {
+    // 0 B charges nothing: the engine checks no limit for it (a scope above a lowered limit
+    // still answers a 0-byte reservation), so there is nothing to check against the limits.
+    if (n == 0) return;
     const auto lim = ep.largest(lo, hi, get_limit);
     if (!lim) return;
     ++t.bracketed;

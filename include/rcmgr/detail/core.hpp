@@ -1238,7 +1238,9 @@ class core<Topology, Policy, type_list<Ks...>> {
     if constexpr (has_override_map<K>) {
       if (!initial && !kind_traits<K>::mutable_limit) return;
       const auto& src = ls.template overrides<K>();
-      m.reserve(src.size());
+      // reserve(0) still allocates a bucket array: a manager without per-key limits (a heap-free
+      // one) must not touch the heap here.
+      if (!src.empty()) m.reserve(src.size());
       for (const auto& [k, l] : src) m.emplace(k, l);
     } else {
       (void)ls, (void)m, (void)initial;
