@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "rcmgr/detail/core.hpp"
+#include "rcmgr/detail/platform.hpp"
 #include "rcmgr/limit_set.hpp"
 #include "rcmgr/policies.hpp"
 #include "rcmgr/result.hpp"
@@ -222,10 +223,23 @@ class basic_resource_manager {
  private:
   static const limits_type& checked(const limits_type& limits) noexcept {
     if (auto c = limits.check(); !c) {
+#if RCMGR_BARE_METAL
+      __builtin_trap();  // no stderr without stdio and its heap buffers (see detail/platform.hpp)
+#else
+      // Printed field by field: error::message() builds a std::string, and a firmware that never
+      // fails here must not link it.
+      const error& e = c.error();
       std::fputs("rcmgr: invalid limits given to the resource manager's constructor (use create() to get an error): ", stderr);
-      std::fputs(c.error().message().c_str(), stderr);
+      std::fwrite(e.scope.kind.data(), 1, e.scope.kind.size(), stderr);
+      if (!e.scope.key().empty()) {
+        std::fputc(':', stderr);
+        std::fwrite(e.scope.key().data(), 1, e.scope.key().size(), stderr);
+      }
+      std::fputc(' ', stderr);
+      std::fwrite(e.detail.data(), 1, e.detail.size(), stderr);
       std::fputc('\n', stderr);
       std::abort();
+#endif
     }
     return limits;
   }

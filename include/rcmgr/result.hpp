@@ -30,11 +30,16 @@ namespace detail {
 /// value() of a result holding an error: says so, prints the error held (which scope refused
 /// what, as `operator<<` writes it), and aborts.
 [[noreturn, gnu::cold]] inline void bad_value_access(const error& e) noexcept {
+#if RCMGR_BARE_METAL
+  (void)e;
+  __builtin_trap();  // as bad_result_access: no stderr (stdio, heap) on bare metal
+#else
   std::fputs("rcmgr: value() called on a result holding an error: ", stderr);
   const std::string line = e.message();
   std::fputs(line.c_str(), stderr);
   std::fputc('\n', stderr);
   std::abort();
+#endif
 }
 }  // namespace detail
 

@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "rcmgr/detail/platform.hpp"
+
 namespace rcmgr {
 
 /// Called by a debug build's manager destructor when handles or references it gave out are still
@@ -80,7 +82,9 @@ struct live_handles<true, N> {
   }
 };
 
-#if defined(NDEBUG)
+// Off in release builds, and on bare metal: the report needs a std::string and stderr, which a
+// heap-free firmware has neither of (detail/platform.hpp).
+#if defined(NDEBUG) || RCMGR_BARE_METAL
 inline constexpr bool track_live_handles = false;
 #else
 inline constexpr bool track_live_handles = true;
