@@ -29,7 +29,9 @@
 #endif
 
 #if defined(RCMGR_RELOAD_SANITIZER_HEAP)
-#include <sanitizer/allocator_interface.h>
+// Declared here rather than through <sanitizer/allocator_interface.h>, which g++ 12 on Debian
+// does not ship: the function is part of every sanitizer runtime's C interface.
+extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
 namespace {
 std::int64_t heap_bytes() { return std::int64_t(__sanitizer_get_current_allocated_bytes()); }
 }  // namespace
