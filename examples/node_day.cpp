@@ -1,14 +1,19 @@
-// node_day: one day in the life of a libp2p node, played against rcmgr::resource_manager<>.
+// node_day: one day in the life of a libp2p node, played against rcmgr::gated_resource_manager<>
+// (the libp2p resource manager with connection gating in front).
 //
-// Forty well-behaved peers connect, open streams for the DHT, pubsub and identify, and reserve
-// buffers for them. At noon one peer turns abusive and floods the node with streams and memory
-// reservations; at three o'clock a burst of half-open connections (handshakes that never finish,
-// so the peer is never known) hits the node. In the evening the abusive peer is gone and
-// everybody disconnects. The run is deterministic (fixed seed) and takes well under a second.
+// Forty well-behaved peers, each from its own network, connect, open streams for the DHT, pubsub
+// and identify, and reserve buffers for them. At noon one peer turns abusive and floods the node
+// with streams and memory reservations; at three o'clock a burst of half-open connections
+// (handshakes that never finish, so the peer is never known) comes from one /24. Just before six
+// a botnet's distributed burst fills the transient scope for a moment, and the node's allowlisted
+// bootstrap peer reconnects right then. In the evening the abusive peer is gone and everybody
+// disconnects. The run is deterministic (fixed seed, a simulated clock) and takes well under a
+// second.
 //
-// The point to look for: the abusive peer is stopped by its own peer and stream scopes and the
-// burst by the transient scope, so the well-behaved peers' streams are all admitted; the only
-// cost to them is that new inbound connections compete with the burst for transient slots.
+// The points to look for: the abusive peer is stopped by its own peer and stream scopes; the
+// burst by its subnet's connection limit, so it never fills transient and the well-behaved
+// peers' reconnections are all admitted; and the bootstrap peer gets in through the allowlisted
+// scopes while transient is full.
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -28,12 +33,13 @@
 #include <range/v3/view/take.hpp>
 #include <range/v3/view/transform.hpp>
 
+#include "rcmgr/libp2p/gated_resource_manager.hpp"
 #include "rcmgr/rcmgr.hpp"
 
 namespace {
 
 namespace lp = rcmgr::libp2p;
-using manager = rcmgr::resource_manager<>;
+using manager = rcmgr::gated_resource_manager<>;
 using rcmgr::direction;
 constexpr std::int64_t kib = 1024;
 constexpr std::int64_t mib = 1024 * 1024;
@@ -96,6 +102,7 @@ constexpr std::string_view op_name(op o) {
 }
 
 std::string what_of(const rcmgr::error& e) {
+  if (e.code == rcmgr::errc::rate_limited) return "connection rate";
   if (e.code != rcmgr::errc::limit_exceeded) return rcmgr::make_error_code(e.code).message();
   std::string s;
   if (e.total) s = "total ";
@@ -204,11 +211,19 @@ struct good_peer {
   rcmgr::peer_id id;
   direction dir;
   std::vector<manager::connection> conns;
+  std::string endpoint;  ///< its multiaddr: each peer comes from its own network
+};
+
+/// The simulated clock of the gate's token buckets: one tick is three minutes.
+struct day_clock {
+  std::int64_t ns = 0;
+  static std::int64_t now(void* c) noexcept { return static_cast<day_clock*>(c)->ns; }
 };
 
 // Opens a connection and attaches it to its peer. A refusal at either step is counted once.
-std::optional<manager::connection> connect(manager& mgr, tally& t, who w, direction dir, const rcmgr::peer_id& p) {
-  auto c = mgr.open_connection(dir, /*use_fd=*/true);
+std::optional<manager::connection> connect(manager& mgr, tally& t, who w, direction dir, const rcmgr::peer_id& p,
+                                           std::string_view endpoint) {
+  auto c = mgr.open_connection(dir, /*use_fd=*/true, endpoint);
   if (!c) {
     t.refuse(w, op::connection, c.error());
     return std::nullopt;
@@ -276,17 +291,34 @@ int main() {
     st.memory = 1 * mib;  // default 16 MiB: a stream's buffers
     limits.set<lp::stream_scope>(st);
   }
-  manager mgr(limits);
-
+  // Gating: go-libp2p's defaults (8 connections per IPv4 address, per IPv6 /56 and 64 per /48,
+  // token buckets per subnet), plus one operator setting: at most 16 connections per IPv4 /24.
+  // The bootstrap peer is allowlisted from its address, for its peer id only.
   rng r{20240521};
+  const rcmgr::peer_id bootstrap = make_peer_id(r);
+  const std::string bootstrap_addr = "/ip4/192.0.2.10/tcp/4001";
+  day_clock clock;
+  rcmgr::gating_options gating;
+  gating.ipv4_subnet_conns.push_back({24, 16});
+  gating.allowlist = {"/ip4/192.0.2.10/p2p/" + std::string(bootstrap.str())};
+  gating.now_ns = &day_clock::now;
+  gating.clock_user = &clock;
+  manager mgr(lp::make_gated_limits(limits), gating);
+
   std::vector<good_peer> good;
-  for (int i = 0; i < 40; ++i) good.push_back({make_peer_id(r), i % 20 < 11 ? direction::inbound : direction::outbound, {}});
+  for (int i = 0; i < 40; ++i)
+    good.push_back({make_peer_id(r), i % 20 < 11 ? direction::inbound : direction::outbound, {},
+                    i % 2 ? "/ip6/2001:db8:" + std::to_string(100 + i) + "::7/udp/4001/quic-v1"
+                          : "/ip4/198.51." + std::to_string(100 + i) + ".7/tcp/4001"});
+  const std::string abuser_addr = "/ip4/192.0.2.66/tcp/4001";
   const rcmgr::peer_id abuser = make_peer_id(r);
   const rcmgr::peer_id& typical = good[0].id;
 
-  std::printf("node_day: 40 well-behaved peers, one abusive peer, one burst of half-open connections.\n");
+  std::printf("node_day: 40 well-behaved peers, one abusive peer, one burst of half-open connections from one /24,\n");
+  std::printf("a distributed burst, and an allowlisted bootstrap peer.\n");
   std::printf("Limits: go-libp2p defaults, except peer streams 64/64/96 and memory 16 MiB, protocol-peer inbound\n");
-  std::printf("streams 32, stream memory 1 MiB. One tick is a few minutes of the node's day.\n");
+  std::printf("streams 32, stream memory 1 MiB. Gating: go-libp2p defaults plus 16 connections per IPv4 /24.\n");
+  std::printf("One tick is three minutes of the node's day.\n");
 
   tally t;
   std::vector<live_stream> streams;           // well-behaved streams
@@ -296,6 +328,11 @@ int main() {
   long churn_in = 0, churn_in_ok = 0;
   std::int64_t abuser_peak_streams = 0;  // most streams the abusive peer held at once
   std::size_t half_open_peak = 0;        // most half-open connections held at once
+  std::int64_t transient_in_peak = 0;    // most inbound connections transient held during the /24 burst
+  long distributed_ok = 0;               // the distributed burst's connections admitted
+  std::int64_t transient_at_bootstrap = 0;
+  bool bootstrap_ok = false, bootstrap_allowlisted = false;
+  std::optional<manager::connection> bootstrap_conn;
 
   struct phase {
     std::string_view name;
@@ -304,7 +341,7 @@ int main() {
   const phase phases[] = {{"06:00-09:00  morning: 40 peers connect and settle", 10},
                           {"09:00-12:00  busy: steady DHT, pubsub and identify traffic", 20},
                           {"12:00-15:00  flood: one peer opens streams and reserves memory as fast as it can", 30},
-                          {"15:00-18:00  burst: 300 half-open connections on top of the flood", 40},
+                          {"15:00-18:00  burst: 300 half-open connections from 203.0.113.0/24 on top of the flood", 40},
                           {"18:00-21:00  evening: the abusive peer is disconnected; traffic goes on", 50}};
 
   // The pubsub service keeps a message cache for all its peers, reserved on the service scope.
@@ -316,6 +353,7 @@ int main() {
   int tick = 0;
   for (const auto& ph : phases) {
     for (; tick < ph.end; ++tick) {
+      clock.ns = std::int64_t(tick) * 180'000'000'000;  // three minutes a tick
       // The burst comes at the end of its phase so that the table printed then shows it.
       const bool flood = tick >= 20 && tick < 40, burst = tick >= 35 && tick < 40;
       if (tick == 40) {  // the node's connection manager drops the abusive peer
@@ -330,7 +368,7 @@ int main() {
         if (p.conns.empty() || r.percent(3)) {
           if (!p.conns.empty()) p.conns.erase(p.conns.begin());
           const bool in = p.dir == direction::inbound;
-          if (auto c = connect(mgr, t, who::well_behaved, p.dir, p.id)) {
+          if (auto c = connect(mgr, t, who::well_behaved, p.dir, p.id, p.endpoint)) {
             p.conns.push_back(std::move(*c));
             churn_in_ok += in && tick > 0;
           }
@@ -356,7 +394,7 @@ int main() {
       // and then for 768 KiB more.
       if (flood) {
         for (int i = 0; i < 12; ++i)
-          if (auto c = connect(mgr, t, who::abusive, direction::inbound, abuser)) abuse_conns.push_back(std::move(*c));
+          if (auto c = connect(mgr, t, who::abusive, direction::inbound, abuser, abuser_addr)) abuse_conns.push_back(std::move(*c));
         for (int i = 0; i < 120; ++i) {
           const protocol_info* proto = i % 3 == 0 ? nullptr : i % 3 == 1 ? &protocols[1] : &protocols[0];
           if (auto s = open_stream(mgr, t, who::abusive, abuser, direction::inbound, proto, proto ? 512 * kib : 0,
@@ -365,11 +403,13 @@ int main() {
         }
       }
 
-      // The burst: 60 inbound connections a tick whose handshake never completes; each holds
-      // its transient slot and file descriptor until the handshake times out three ticks later.
+      // The burst: 60 inbound connections a tick from addresses of 203.0.113.0/24 whose
+      // handshake never completes; each holds its transient slot and file descriptor until the
+      // handshake times out three ticks later, and counts against its /24 meanwhile.
       if (burst) {
         for (int i = 0; i < 60; ++i) {
-          auto c = mgr.open_connection(direction::inbound, /*use_fd=*/true);
+          const std::string from = "/ip4/203.0.113." + std::to_string(1 + r.below(254)) + "/tcp/" + std::to_string(10000 + i);
+          auto c = mgr.open_connection(direction::inbound, /*use_fd=*/true, from);
           if (!c) {
             t.refuse(who::half_open, op::connection, c.error());
             continue;
@@ -378,6 +418,25 @@ int main() {
           half_open.emplace_back(std::move(*c), tick + 3);
         }
         half_open_peak = std::max(half_open_peak, half_open.size());
+        transient_in_peak = std::max(transient_in_peak, mgr.view_transient([](auto& s) { return s.stat(); }).conns_inbound);
+      }
+      // The end of the burst phase: a botnet opens half-open connections from 40 different /24s,
+      // which fills transient for a moment (they time out at the next tick), and the allowlisted
+      // bootstrap peer reconnects right then.
+      if (tick == 39) {
+        for (int i = 0; i < 40; ++i) {
+          const std::string from = "/ip4/100.64." + std::to_string(i) + ".9/tcp/5000";
+          if (auto c = mgr.open_connection(direction::inbound, /*use_fd=*/true, from)) {
+            ++distributed_ok;
+            half_open.emplace_back(std::move(*c), tick + 1);
+          }
+        }
+        transient_at_bootstrap = mgr.view_transient([](auto& s) { return s.stat(); }).conns_inbound;
+        if (auto c = mgr.open_connection(direction::inbound, /*use_fd=*/true, bootstrap_addr)) {
+          bootstrap_allowlisted = c->in_alternative();
+          bootstrap_ok = bool(c->set_peer(bootstrap)) && c->in_alternative();
+          if (bootstrap_ok) bootstrap_conn = std::move(*c);
+        }
       }
       if (flood)
         for (const auto& [id, st] : mgr.list_peers())
@@ -389,6 +448,7 @@ int main() {
   // Night: everybody leaves.
   streams.clear();
   half_open.clear();
+  bootstrap_conn.reset();
   for (auto& p : good) p.conns.clear();
   if (cache) cache.release_memory(6 * mib);
   cache = {};
@@ -414,13 +474,21 @@ int main() {
   std::printf("  well-behaved stream opens admitted: %.1f%%; optional buffer growth admitted: %.1f%%\n",
               t.admitted_percent(who::well_behaved, op::stream), t.admitted_percent(who::well_behaved, op::growth));
   std::printf("  well-behaved inbound reconnections admitted: %ld of %ld%s\n", churn_in_ok, churn_in,
-              churn_in_ok < churn_in ? " (refused ones arrived while the burst held every transient inbound slot)" : "");
+              churn_in_ok < churn_in ? " (refused ones arrived while transient was full)" : ", none delayed");
   std::printf("  abusive peer: %.1f%% of its stream opens admitted, at most %lld open at once (peer limit: 64 inbound)\n",
               t.admitted_percent(who::abusive, op::stream), (long long)abuser_peak_streams);
-  std::printf("  half-open burst: %.1f%% admitted, at most %zu open at once (transient limit: 32 inbound)\n",
-              t.admitted_percent(who::half_open, op::connection), half_open_peak);
+  std::printf("  half-open burst from 203.0.113.0/24: %.1f%% admitted, at most %zu open at once (its /24 limit: 16);\n"
+              "    transient held at most %lld of its 32 inbound slots meanwhile\n",
+              t.admitted_percent(who::half_open, op::connection), half_open_peak, (long long)transient_in_peak);
+  std::printf("  distributed burst from 40 subnets: %ld of 40 admitted, filling transient (%lld of 32 inbound)\n", distributed_ok,
+              (long long)transient_at_bootstrap);
+  std::printf("  allowlisted bootstrap peer: %s\n",
+              bootstrap_ok ? "admitted through the allowlisted scopes while transient was full"
+              : bootstrap_allowlisted ? "admitted, but its set_peer was refused"
+                                      : "refused");
   std::printf("  after everyone left: system holds %lld B, %lld streams, %lld connections, %lld fds; %zu peer scopes live\n",
               (long long)sys.memory, (long long)sys.streams(), (long long)sys.conns(), (long long)sys.fd,
               mgr.live_count<lp::peer_scope>());
-  return sys.empty() && mgr.live_count<lp::peer_scope>() == 0 ? 0 : 1;
+  const bool gated_ok = bootstrap_ok && churn_in_ok == churn_in && transient_in_peak < 32;
+  return sys.empty() && mgr.live_count<lp::peer_scope>() == 0 && gated_ok ? 0 : 1;
 }

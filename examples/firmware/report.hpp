@@ -34,6 +34,7 @@ inline std::string_view code_name(rcmgr::errc c) noexcept {
     case rcmgr::errc::manager_closed: return "manager closed";
     case rcmgr::errc::too_many_scopes: return "too many scopes";
     case rcmgr::errc::out_of_memory: return "out of memory";
+    case rcmgr::errc::rate_limited: return "rate limited";
   }
   return "?";
 }

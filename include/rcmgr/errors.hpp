@@ -27,6 +27,7 @@ enum class errc : std::uint8_t {
   manager_closed,      ///< the manager was closed; no new scopes are opened
   too_many_scopes,     ///< the storage policy's capacity for a keyed kind is exhausted
   out_of_memory,       ///< an allocation the operation needed failed; nothing changed
+  rate_limited,        ///< a connection rate limit (a token bucket of the remote's subnet) refused
 };
 
 namespace detail {
@@ -43,6 +44,7 @@ class error_category_impl final : public std::error_category {
       case errc::manager_closed: return "resource manager closed";
       case errc::too_many_scopes: return "too many scopes of this kind";
       case errc::out_of_memory: return "out of memory";
+      case errc::rate_limited: return "connection rate limit exceeded";
     }
     return "unknown rcmgr error";
   }
@@ -121,6 +123,9 @@ struct error {
   std::string_view detail;        ///< static text for non-limit errors, e.g. "already attached to a protocol"
 
   std::error_code error_code() const noexcept { return make_error_code(code); }
+  /// An error is usable wherever a std::error_code is expected (`std::error_code ec = r.error();`);
+  /// the conversion keeps the code only, the numbers stay in the error.
+  operator std::error_code() const noexcept { return make_error_code(code); }  // NOLINT: implicit by design
   /// For memory: the most the scope could hold at this priority.
   constexpr std::int64_t usable() const noexcept {
     return res == resource::memory ? memory_threshold(limit_value, prio) : limit_value;
@@ -150,9 +155,18 @@ struct error {
         }
         return os;
       }
+      case errc::rate_limited:
+        // e.g. rate:203.0.113.7/32 refused 1 inbound connection: rate limit exceeded (the subnet's
+        // connection bucket is empty, burst 16)
+        os << "refused " << e.attempted << ' ' << (e.has_direction ? to_string(e.dir) : std::string_view("")) << (e.has_direction ? " " : "")
+           << "connection: rate limit exceeded (" << e.detail << ", burst " << e.limit_value << ')';
+        return os;
       default:
         os << make_error_code(e.code).message();
         if (!e.detail.empty()) os << ": " << e.detail;
+        // A key over a length bound: detail names the key, limit_value is the bound in bytes.
+        if (e.code == errc::invalid_argument && e.limit_value > 0)
+          os << " of " << e.attempted << " bytes exceeds the " << e.limit_value << "-byte maximum";
         return os;
     }
   }

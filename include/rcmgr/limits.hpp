@@ -9,6 +9,7 @@
 #include <concepts>
 #include <cstdint>
 #include <limits>
+#include <string_view>
 
 #include "rcmgr/resources.hpp"
 
@@ -52,6 +53,52 @@ struct limit {
   }
   friend constexpr bool operator==(const limit&, const limit&) = default;
 };
+
+namespace detail {
+/// The fields of rcmgr::limit, in declaration order, with the resource each limits.
+struct limit_member {
+  std::int64_t limit::*member;
+  resource res;
+  std::string_view negative;    ///< static text: this field is below zero
+  std::string_view unaccounted;  ///< static text: this field is set on a kind that does not account it
+};
+inline constexpr limit_member limit_members[] = {
+    {&limit::streams_inbound, resource::streams, "streams_inbound is negative",
+     "streams_inbound is set, but this kind does not account streams"},
+    {&limit::streams_outbound, resource::streams, "streams_outbound is negative",
+     "streams_outbound is set, but this kind does not account streams"},
+    {&limit::streams, resource::streams, "streams is negative", "streams is set, but this kind does not account streams"},
+    {&limit::conns_inbound, resource::conns, "conns_inbound is negative",
+     "conns_inbound is set, but this kind does not account connections"},
+    {&limit::conns_outbound, resource::conns, "conns_outbound is negative",
+     "conns_outbound is set, but this kind does not account connections"},
+    {&limit::conns, resource::conns, "conns is negative", "conns is set, but this kind does not account connections"},
+    {&limit::fd, resource::fd, "fd is negative", "fd is set, but this kind does not account file descriptors"},
+    {&limit::memory, resource::memory, "memory is negative", "memory is set, but this kind does not account memory"},
+};
+
+/// What is wrong with `l` as the limit of a kind accounting `acc`: a negative field, or a field
+/// of a resource the kind does not account set to anything but `unlimited` (left out) or 0
+/// (go-libp2p's "blockAll", which it writes for every such field). Empty when nothing is;
+/// `field` receives the offending member.
+constexpr std::string_view limit_problem(const limit& l, resource_set acc, const limit_member** field = nullptr) noexcept {
+  for (const auto& m : limit_members) {
+    const std::int64_t v = l.*m.member;
+    if (field != nullptr) *field = &m;
+    if (v < 0) return m.negative;
+    if (!acc.contains(m.res) && v != unlimited && v != 0) return m.unaccounted;
+  }
+  return {};
+}
+
+/// `l` with every field of a resource outside `acc` set to `unlimited`: the one form a limit_set
+/// keeps, so that what it holds, what the writer writes and what the reader reads are the same.
+constexpr limit canonical_limit(limit l, resource_set acc) noexcept {
+  for (const auto& m : limit_members)
+    if (!acc.contains(m.res)) l.*m.member = unlimited;
+  return l;
+}
+}  // namespace detail
 
 /// What every limit type provides: the go-libp2p `Limit` interface.
 template <class L>

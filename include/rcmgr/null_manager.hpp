@@ -4,10 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <utility>
 #include <vector>
 
 #include "rcmgr/detail/kind_traits.hpp"
+#include "rcmgr/detail/live_handles.hpp"
 #include "rcmgr/errors.hpp"
 #include "rcmgr/limit_set.hpp"
 #include "rcmgr/resources.hpp"
@@ -123,6 +125,11 @@ class basic_null_resource_manager {
   constexpr scope_stat stat() const noexcept {
     return {};
   }
+  /// A null manager holds no scopes: nothing is live.
+  template <class K, class Key>
+  constexpr std::optional<scope_stat> stat(const Key&) const noexcept {
+    return std::nullopt;
+  }
   template <class K>
   auto list() const {
     if constexpr (detail::kind_traits<K>::shape == kind_shape::keyed)
@@ -136,13 +143,19 @@ class basic_null_resource_manager {
   constexpr std::size_t live_count() const noexcept {
     return 0;
   }
-  constexpr void set_limits(const limits_type&) noexcept {}
+  constexpr null_result<void> set_limits(const limits_type&) noexcept { return {}; }
   template <class K>
-  constexpr void set_limit(const limit_type_of<K>&) noexcept {}
+  constexpr null_result<void> set_limit(const limit_type_of<K>&) noexcept {
+    return {};
+  }
   template <class K, class Key>
-  constexpr void set_limit(const Key&, const limit&) noexcept {}
+  constexpr null_result<void> set_limit(const Key&, const limit&) noexcept {
+    return {};
+  }
   constexpr void close() noexcept {}
   constexpr bool closed() const noexcept { return false; }
+  /// Nothing to count: a null manager's handles hold nothing of it.
+  constexpr void set_outlived_handler(outlived_handler, void* = nullptr) noexcept {}
 };
 
 }  // namespace rcmgr

@@ -218,7 +218,7 @@ inline void json_value(std::ostream& os, std::int64_t v) {
 ///       streams  in 16 of 16 (100.0%), out 0 of 16 (0.0%), total 16 of 32 (50.0%)
 inline void print_text(std::ostream& os, const usage_report& rep) {
   std::size_t above = 0;
-  for (const auto& s : rep.scopes) above += rep.above(s) ? 1 : 0;
+  for (const auto& s : rep.scopes) above += rep.above(s) ? 1u : 0u;
   os << "rcmgr usage: " << rep.scopes.size() << " scopes, " << above << " at or above " << detail::percent(rep.threshold)
      << " of a limit (marked !)\n";
   for (const auto& s : rep.scopes) {

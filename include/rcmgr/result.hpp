@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <new>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -22,6 +23,20 @@ namespace detail {
 #else
   std::fputs("rcmgr: ", stderr);
   std::fputs(what, stderr);
+  std::fputc('\n', stderr);
+  std::abort();
+#endif
+}
+/// value() of a result holding an error: says so, prints the error held (which scope refused
+/// what, as `operator<<` writes it), and aborts.
+[[noreturn, gnu::cold]] inline void bad_value_access(const error& e) noexcept {
+#if RCMGR_BARE_METAL
+  (void)e;
+  __builtin_trap();  // as bad_result_access: no stderr (stdio, heap) on bare metal
+#else
+  std::fputs("rcmgr: value() called on a result holding an error: ", stderr);
+  const std::string line = e.message();
+  std::fputs(line.c_str(), stderr);
   std::fputc('\n', stderr);
   std::abort();
 #endif
@@ -62,9 +77,11 @@ class [[nodiscard]] result {
   bool has_value() const noexcept { return ok_; }
   explicit operator bool() const noexcept { return ok_; }
 
-  T& value() & noexcept { check(ok_, "value() called on a result holding an error"); return val_; }
-  const T& value() const& noexcept { check(ok_, "value() called on a result holding an error"); return val_; }
-  T&& value() && noexcept { check(ok_, "value() called on a result holding an error"); return std::move(val_); }
+  /// The value. On a result holding an error this is a caller bug: the error is printed to
+  /// stderr and the program aborts.
+  T& value() & noexcept { check_value(); return val_; }
+  const T& value() const& noexcept { check_value(); return val_; }
+  T&& value() && noexcept { check_value(); return std::move(val_); }
   T& operator*() & noexcept { return value(); }
   T&& operator*() && noexcept { return std::move(*this).value(); }
   const T& operator*() const& noexcept { return value(); }
@@ -79,6 +96,9 @@ class [[nodiscard]] result {
  private:
   static void check(bool c, const char* what) noexcept {
     if (!c) detail::bad_result_access(what);
+  }
+  void check_value() const noexcept {
+    if (!ok_) detail::bad_value_access(err_);
   }
   void destroy() noexcept {
     if (ok_) val_.~T();
@@ -112,8 +132,9 @@ class [[nodiscard]] result<void> {
   ~result() = default;  // rcmgr::error is trivially destructible
   bool has_value() const noexcept { return ok_; }
   explicit operator bool() const noexcept { return ok_; }
+  /// Nothing; on a result holding an error, prints the error to stderr and aborts.
   void value() const noexcept {
-    if (!ok_) detail::bad_result_access("value() called on a result holding an error");
+    if (!ok_) detail::bad_value_access(err_);
   }
   const rcmgr::error& error() const noexcept {
     if (ok_) detail::bad_result_access("error() called on a result holding a value");

@@ -61,12 +61,84 @@ constexpr bool open_arguments_fit(std::index_sequence<J...>) noexcept {
   return (open_argument_fits<Core, parents[J], Args>() && ...);
 }
 
+// The checks of open<K>(dir, use_fd, args...) are named concepts whose template arguments spell
+// out the expectation, so that a wrong call's diagnostic reads, e.g.,
+//   required for the satisfaction of 'open_argument_must_be<3, client_scope, std::string, int>'
+// (the 3rd argument of open names client_scope and must convert to its key, std::string; an int
+// was given) or 'open_argument_count_is<request_scope, arguments<1>, arguments<0>>' (one parent
+// argument expected, none given).
+
+/// What an argument naming parent PK must be: the key of a keyed parent, or a handle of the owner.
+template <class PK>
+struct handle_of {};
+template <class Core, int P>
+using open_expected_t = std::conditional_t<kind_traits<typename Core::template kind_at<P>>::shape == kind_shape::keyed,
+                                           key_type_of<typename Core::template kind_at<P>>,
+                                           handle_of<typename Core::template kind_at<P>>>;
+template <class Core, class K, std::size_t I>
+inline constexpr int open_parent_at = Core::template open_parent_indices<K>()[I];
+template <class Core, class K>
+inline constexpr std::size_t open_parent_count = Core::template open_parent_indices<K>().size();
+
+/// The argument at (1-based) Position of open<K>(dir, use_fd, ...) names parent Parent and must
+/// convert to Expected; Got was given.
+struct no_argument {};
+template <class Expected, class Got>
+inline constexpr bool open_argument_matches = std::is_constructible_v<Expected, const Got&>;
+template <>
+inline constexpr bool open_argument_matches<no_argument, no_argument> = true;
+template <class PK, class Got>
+inline constexpr bool open_argument_matches<handle_of<PK>, Got> = requires {
+  requires std::is_same_v<typename Got::kind, PK>;
+};
+template <std::size_t Position, class Parent, class Expected, class Got>
+inline constexpr bool open_argument_matches_at = open_argument_matches<Expected, Got>;
+template <class K, class Expected, class Given>
+inline constexpr bool open_argument_count_is = Expected::value == Given::value;
+
+/// The argument at (1-based) Position of open<K>(dir, use_fd, ...) names parent Parent and must
+/// convert to Expected (a key type, or handle_of<owner kind>); Got was given.
+template <std::size_t Position, class Parent, class Expected, class Got>
+concept open_argument_must_be = open_argument_matches_at<Position, Parent, Expected, Got>;
+/// open<K> takes Expected::value parent arguments (keys of keyed parents, then the owner's
+/// handle, in edge order); Given::value were passed. (Types rather than numbers, so that
+/// compilers print the numbers in the diagnostic.)
+template <class K, class Expected, class Given>
+concept open_argument_count = open_argument_count_is<K, Expected, Given>;
+template <std::size_t N>
+using arguments = std::integral_constant<std::size_t, N>;
+
+/// Argument I of a call of open<K>: the parent it names, what it must be, what it is (all
+/// no_argument past the end of either list: nothing to check).
+template <class Core, class K, std::size_t I, class... Args>
+struct open_argument {
+  using parent = no_argument;
+  using expected = no_argument;
+  using got = no_argument;
+};
+template <class Core, class K, std::size_t I, class... Args>
+  requires(I < sizeof...(Args) && I < open_parent_count<Core, K>)
+struct open_argument<Core, K, I, Args...> {
+  using parent = typename Core::template kind_at<open_parent_at<Core, K, I>>;
+  using expected = open_expected_t<Core, open_parent_at<Core, K, I>>;
+  using got = std::remove_cvref_t<nth<I, Args...>>;
+};
+template <class Core, class K, std::size_t I, class... Args>
+concept open_argument_ok =
+    open_argument_must_be<I + 3, typename open_argument<Core, K, I, Args...>::parent,
+                          typename open_argument<Core, K, I, Args...>::expected, typename open_argument<Core, K, I, Args...>::got>;
+
+template <class Core, class K, class... Args>
+concept open_arguments_ok = open_argument_ok<Core, K, 0, Args...> && open_argument_ok<Core, K, 1, Args...> &&
+                            open_argument_ok<Core, K, 2, Args...> && open_argument_ok<Core, K, 3, Args...> &&
+                            (sizeof...(Args) <= 4 || open_arguments_fit<Core, K, Args...>(std::index_sequence_for<Args...>{}));
+
 /// K is a per-object kind of Core's topology (not a span), and Args are its keyed parents' keys
 /// and its owner's handle, in edge order: open<K>(dir, use_fd, args...) exists.
 template <class Core, class K, class... Args>
 concept openable_with = scope_kind<K> && (Core::template index<K> >= 0) && is_per_object<K> && !kind_traits<K>::is_span &&
-                        (Core::template open_parent_indices<K>().size() == sizeof...(Args)) &&
-                        open_arguments_fit<Core, K, Args...>(std::index_sequence_for<Args...>{});
+                        open_argument_count<K, arguments<open_parent_count<Core, K>>, arguments<sizeof...(Args)>> &&
+                        open_arguments_ok<Core, K, Args...>;
 }  // namespace detail
 
 /// Owning handle of a per-object scope. The scope ends when done() is called or the handle is
@@ -82,7 +154,9 @@ class scope_handle : public K::template methods<scope_handle<Core, K>> {
   using core_type = Core;
 
   scope_handle() noexcept = default;
-  scope_handle(Core& c, node_type* n) noexcept : core_(&c), node_(n) {}
+  scope_handle(Core& c, node_type* n) noexcept : core_(&c), node_(n) {
+    if (node_ != nullptr) core_->template live_opened<K>();
+  }
   scope_handle(scope_handle&& o) noexcept : core_(o.core_), node_(std::exchange(o.node_, nullptr)) {}
   scope_handle& operator=(scope_handle&& o) noexcept {
     if (this != &o) {
@@ -140,6 +214,21 @@ class scope_handle : public K::template methods<scope_handle<Core, K>> {
     }
   }
 
+  /// True while the scope is charged to its alternative scopes (edge<K, Alt, instead_of<P>>;
+  /// libp2p: a connection let in through the allowlist).
+  bool in_alternative() const noexcept {
+    if constexpr (Core::graph::alt_bit(Core::template index<K>) >= 0) return node_ != nullptr && !node_->done && Core::template in_alternative<K>(*node_);
+    else return false;
+  }
+  /// The data the scope carries (carries<T>), e.g. a gated connection's remote address. (A
+  /// member template, so that an explicit instantiation of the class leaves it out where the
+  /// kind carries nothing.)
+  template <class Kind = K>
+    requires(!std::is_same_v<typename detail::kind_traits<Kind>::carried, no_carry>)
+  const auto& carried() const noexcept {
+    return node_->data;
+  }
+
   /// Names the scope in messages ("stream", "connection", "span").
   scope_name id() const { return scope_name(detail::kind_traits<K>::name); }
 
@@ -179,18 +268,25 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
   explicit scope_ref(errc why) noexcept : why_(why) {}
   /// Takes a new reference to n.
   scope_ref(Core& c, node_type* n) noexcept : core_(&c), node_(n) {
-    if (node_ != nullptr) core_->template add_ref<K>(node_);
+    if (node_ != nullptr) core_->template add_ref<K>(node_), core_->template live_opened<K>();
   }
   /// Adopts a reference the caller already holds.
-  scope_ref(Core& c, node_type* n, detail::adopt_ref_t) noexcept : core_(&c), node_(n) {}
-  scope_ref(const scope_ref& o) noexcept : core_(o.core_), node_(o.node_), why_(o.why_) {
-    if (node_ != nullptr) core_->template add_ref<K>(node_);
+  scope_ref(Core& c, node_type* n, detail::adopt_ref_t) noexcept : core_(&c), node_(n) {
+    if (node_ != nullptr) core_->template live_opened<K>();
   }
-  scope_ref(scope_ref&& o) noexcept : core_(o.core_), node_(std::exchange(o.node_, nullptr)), why_(o.why_) {}
+  /// An empty reference standing for a key that was refused: its reservations and spans fail
+  /// with errc::invalid_argument saying why (empty_reason() is invalid_argument).
+  explicit scope_ref(const key_problem& why) noexcept : why_(errc::invalid_argument), refused_key_(why) {}
+  scope_ref(const scope_ref& o) noexcept : core_(o.core_), node_(o.node_), why_(o.why_), refused_key_(o.refused_key_) {
+    if (node_ != nullptr) core_->template add_ref<K>(node_), core_->template live_opened<K>();
+  }
+  scope_ref(scope_ref&& o) noexcept
+      : core_(o.core_), node_(std::exchange(o.node_, nullptr)), why_(o.why_), refused_key_(o.refused_key_) {}
   scope_ref& operator=(scope_ref o) noexcept {
     std::swap(core_, o.core_);
     std::swap(node_, o.node_);
     std::swap(why_, o.why_);
+    std::swap(refused_key_, o.refused_key_);
     return *this;
   }
   ~scope_ref() { drop(); }
@@ -199,21 +295,30 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
   result<void> reserve_memory(std::int64_t size, std::uint8_t prio = priority::always) noexcept;
   /// Releases memory reserved directly in this scope; over-releases are clamped and reported.
   void release_memory(std::int64_t size) noexcept;
-  /// Current usage of this scope, including everything charged to it from below.
+  /// Current usage of this scope, including everything charged to it from below; all zeros for
+  /// an empty reference.
   scope_stat stat() const noexcept { return node_ != nullptr ? node_->rc.stat() : scope_stat{}; }
   /// Opens a span on this scope.
   result<scope_handle<Core, span_of<K>>> begin_span();
-  /// The key of a keyed scope. (Member templates, so that an explicit instantiation of the
-  /// class, which some compilers extend to members whose constraints fail, leaves them out.)
+  /// The key of a keyed scope; for an empty reference, a default-constructed key (an empty
+  /// peer id, an empty string), like go-libp2p's null scopes. (A key type that cannot be
+  /// default-constructed makes key() of an empty reference abort.) Member templates, so that an
+  /// explicit instantiation of the class, which some compilers extend to members whose
+  /// constraints fail, leaves them out.
   template <class Kind = K>
     requires(detail::kind_traits<Kind>::shape == kind_shape::keyed)
   const auto& key() const noexcept {
+    if (node_ == nullptr) return empty_key<typename detail::node<Core, Kind>::key_type>();
     return node_->key;
   }
-  /// The keys of a view's two components.
+  /// The keys of a view's two components; default-constructed keys for an empty reference.
   template <class Kind = K>
     requires(detail::kind_traits<Kind>::shape == kind_shape::view)
   auto keys() const {
+    using A = typename detail::kind_traits<Kind>::shape_option::first;
+    using B = typename detail::kind_traits<Kind>::shape_option::second;
+    if (node_ == nullptr)
+      return std::pair{empty_key<typename detail::node<Core, A>::key_type>(), empty_key<typename detail::node<Core, B>::key_type>()};
     return std::pair{node_->a->key, node_->b->key};
   }
   /// Names the scope in messages ("peer:12D3KooW...").
@@ -238,9 +343,23 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
     e.detail = "empty scope reference (the scope is not attached)";
     return e;
   }
+  template <class Key>
+  static const Key& empty_key() noexcept {
+    if constexpr (std::is_default_constructible_v<Key>) {
+      static const Key k{};
+      return k;
+    } else {
+      detail::bad_result_access("key() of an empty scope reference, whose key type has no empty value");
+    }
+  }
+  error empty_error() const noexcept {
+    return refused_key_ ? detail::key_error(detail::kind_traits<K>::name, refused_key_) : not_attached();
+  }
+
   Core* core_ = nullptr;
   node_type* node_ = nullptr;
   errc why_ = errc::not_attached;
+  key_problem refused_key_{};  ///< for an empty reference: the key that was refused, if that is why
 };
 
 // The members that enter the engine are defined out of the class body, so they are not inline:
@@ -282,13 +401,14 @@ void scope_handle<Core, K>::reset() noexcept {
     // the scope must not stay charged until they end.
     core_->template end<K>(*node_);
     core_->template release_object<K>(node_);
+    core_->template live_closed<K>();
     node_ = nullptr;
   }
 }
 
 template <class Core, class K>
 result<void> scope_ref<Core, K>::reserve_memory(std::int64_t size, std::uint8_t prio) noexcept {
-  if (node_ == nullptr) return not_attached();
+  if (node_ == nullptr) return empty_error();
   return core_->template reserve_memory<K>(*node_, size, prio);
 }
 template <class Core, class K>
@@ -297,7 +417,7 @@ void scope_ref<Core, K>::release_memory(std::int64_t size) noexcept {
 }
 template <class Core, class K>
 result<scope_handle<Core, span_of<K>>> scope_ref<Core, K>::begin_span() {
-  if (node_ == nullptr) return not_attached();
+  if (node_ == nullptr) return empty_error();
   auto r = core_->template begin_span<K>(*node_);
   if (!r) return r.error();
   return scope_handle<Core, span_of<K>>(*core_, *r);
@@ -308,7 +428,7 @@ scope_name scope_ref<Core, K>::id() const {
 }
 template <class Core, class K>
 void scope_ref<Core, K>::drop() noexcept {
-  if (node_ != nullptr) core_->template release_ref<K>(node_);
+  if (node_ != nullptr) core_->template release_ref<K>(node_), core_->template live_closed<K>();
 }
 
 }  // namespace rcmgr

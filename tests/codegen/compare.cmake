@@ -8,9 +8,16 @@
 #   - the null object defines the same symbols as the plain one (nothing else is emitted);
 #   - with objdump: the two functions are the same instructions;
 #   - rcmgr_codegen_real is larger than rcmgr_codegen_plain (the comparison can fail);
+#   - probe_real.cpp compiled with RCMGR_DETAIL_WITHOUT_SCOPE_HOOKS (the engine without the hooks
+#     of carries<T> and instead_of<>, i.e. without connection gating) is the same bytes and the
+#     same instructions as probe_real.cpp compiled normally: a manager that does not use gating
+#     pays nothing for it.
 #   - probe_unobserved.cpp (probe_real's session with observed_by<no_observer, no_observer>)
 #     emits exactly as many bytes of code in total as probe_real.cpp, and its function is the same
 #     instructions; probe_observed.cpp (with a counting observer) emits different code (the control).
+# And probe_null_ids.cpp (peer ids built at the call site) against probe_plain_ids.cpp: the same
+# symbols (no out-of-line peer_id constructor) and, with clang++, the same size and instructions.
+# (g++ 12 allocates registers differently around the folded calls: a few bytes either way.)
 cmake_minimum_required(VERSION 3.20)
 foreach(var COMPILER FLAGS NM SOURCE_DIR WORK_DIR)
   if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
@@ -20,7 +27,7 @@ endforeach()
 string(REPLACE "|" ";" flags "${FLAGS}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 
-foreach(probe null plain real unobserved observed)
+foreach(probe null plain real unobserved observed null_ids plain_ids)
   set(obj "${WORK_DIR}/probe_${probe}.o")
   execute_process(COMMAND "${COMPILER}" ${flags} -c "${SOURCE_DIR}/probe_${probe}.cpp" -o "${obj}"
                   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
@@ -110,7 +117,36 @@ if(OBJDUMP)
   endif()
   message(STATUS "same ${n} instructions")
 endif()
-message(STATUS "ok: null ${size_null} B == plain ${size_plain} B < real ${size_real} B")
+
+# The real probe again, without the engine's gating hooks.
+set(obj "${WORK_DIR}/probe_nohooks.o")
+execute_process(COMMAND "${COMPILER}" ${flags} -DRCMGR_DETAIL_WITHOUT_SCOPE_HOOKS -c "${SOURCE_DIR}/probe_real.cpp" -o "${obj}"
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "compiling probe_real.cpp without scope hooks failed:\n${out}")
+endif()
+execute_process(COMMAND "${NM}" -S --size-sort "${obj}" OUTPUT_VARIABLE sizes)
+if(NOT sizes MATCHES "([0-9a-fA-F]+) [TtWw] rcmgr_codegen_real\n")
+  message(FATAL_ERROR "no sized symbol rcmgr_codegen_real in ${obj}")
+endif()
+math(EXPR size_nohooks "0x${CMAKE_MATCH_1}" OUTPUT_FORMAT DECIMAL)
+if(NOT size_nohooks EQUAL size_real)
+  message(FATAL_ERROR "the gating hooks cost code in a manager without gating: rcmgr_codegen_real is ${size_real} bytes, "
+                      "${size_nohooks} bytes without the hooks")
+endif()
+if(OBJDUMP)
+  file(RENAME "${obj}" "${WORK_DIR}/probe_realnohooks.o")
+  # instructions() reads probe_<name>.o and the function rcmgr_codegen_<name>
+  execute_process(COMMAND "${OBJDUMP}" -d --no-show-raw-insn "${WORK_DIR}/probe_realnohooks.o" OUTPUT_VARIABLE d1)
+  execute_process(COMMAND "${OBJDUMP}" -d --no-show-raw-insn "${WORK_DIR}/probe_real.o" OUTPUT_VARIABLE d2)
+  string(REGEX REPLACE "[^\n]*file format[^\n]*" "" d1 "${d1}")
+  string(REGEX REPLACE "[^\n]*file format[^\n]*" "" d2 "${d2}")
+  if(NOT d1 STREQUAL d2)
+    message(FATAL_ERROR "the real probe's object differs with and without the gating hooks")
+  endif()
+  message(STATUS "the real probe is the same object with and without the gating hooks")
+endif()
+message(STATUS "ok: null ${size_null} B == plain ${size_plain} B < real ${size_real} B == real without gating hooks")
 
 # No observer costs nothing: observers that are all disabled leave the manager's code unchanged.
 message(STATUS "code in total: real ${total_real} B, unobserved ${total_unobserved} B, observed ${total_observed} B")
@@ -139,3 +175,25 @@ if(NOT observed_differs)
   message(FATAL_ERROR "control failed: the observed probe compiles to the same code as the unobserved one")
 endif()
 message(STATUS "ok: unobserved ${total_unobserved} B == real ${total_real} B; observed differs (${total_observed} B)")
+
+# Peer ids built at the call site.
+string(REPLACE "rcmgr_codegen_null_ids" "rcmgr_codegen_plain_ids" renamed_ids "${names_null_ids}")
+if(NOT renamed_ids STREQUAL names_plain_ids)
+  message(FATAL_ERROR "building peer ids costs code with the null manager; the object defines other symbols "
+                      "than its twin's:\n  null:  ${names_null_ids}\n  plain: ${names_plain_ids}")
+endif()
+execute_process(COMMAND "${COMPILER}" --version OUTPUT_VARIABLE compiler_version)
+if(compiler_version MATCHES "clang")
+  if(NOT size_null_ids EQUAL size_plain_ids)
+    message(FATAL_ERROR "building peer ids costs code with the null manager: rcmgr_codegen_null_ids is "
+                        "${size_null_ids} bytes, its twin ${size_plain_ids} bytes")
+  endif()
+  if(OBJDUMP)
+    instructions(null_ids ins_null_ids)
+    instructions(plain_ids ins_plain_ids)
+    if(NOT ins_null_ids STREQUAL ins_plain_ids)
+      message(FATAL_ERROR "peer ids at the call site: same size, different instructions")
+    endif()
+  endif()
+endif()
+message(STATUS "ok: peer ids at the call site: null ${size_null_ids} B, plain ${size_plain_ids} B")

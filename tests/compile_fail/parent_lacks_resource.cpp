@@ -1,4 +1,4 @@
-// expect: rcmgr::diagnostic::parent_does_not_account_a_resource_of_child<conn_scope, memory_only_scope>
+// expect: rcmgr::diagnostic::parent_does_not_account_a_resource_of_child<conn_scope, memory_only_scope, rcmgr::resource::streams>
 // expect: rcmgr topology: the child accounts a resource that its parent does not
 #include "kinds.hpp"
 #ifdef RCMGR_CF_VALID

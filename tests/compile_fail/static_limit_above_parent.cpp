@@ -1,4 +1,4 @@
-// expect: rcmgr::diagnostic::static_limit_above_parent<small_conn_scope, small_system_scope>
+// expect: rcmgr::diagnostic::static_limit_above_parent<small_conn_scope, small_system_scope, rcmgr::resource::memory>
 // expect: rcmgr topology: the child's static_limit is above its parent's for a resource the child accounts
 #include "kinds.hpp"
 constexpr rcmgr::limit with_memory(std::int64_t bytes) {

@@ -164,7 +164,7 @@ TEST_CASE("malformed documents are refused with the path of the problem") {
   SECTION("wrong types") {
     CHECK_THAT(error_of(R"({"System": {"Conns": true}})"), Catch::StartsWith("System.Conns: expected a non-negative integer"));
     CHECK_THAT(error_of(R"({"System": {"Conns": null}})"), Catch::EndsWith("got null"));
-    CHECK_THAT(error_of(R"({"System": {"Conns": [1]}})"), Catch::EndsWith("got [1]"));
+    CHECK_THAT(error_of(R"({"System": {"Conns": [1]}})"), Catch::EndsWith("got an array"));
     CHECK_THAT(error_of(R"({"System": {"Conns": "100"}})"), Catch::EndsWith(R"(got "100")"));  // only Memory takes digits as text
     CHECK_THAT(error_of(R"({"System": {"Conns": 1.5}})"), Catch::Contains("fraction or exponent"));
     CHECK_THAT(error_of(R"({"System": {"Conns": 1e3}})"), Catch::Contains("fraction or exponent"));
@@ -215,7 +215,7 @@ TEST_CASE("a refused document changes nothing: reading and applying are separate
   auto ok = config::parse_limits(R"({"System": {"Conns": 99}})", mine);
   REQUIRE(ok);
   CHECK(mgr.get_limit<system_scope>().conns == 5);
-  mgr.set_limits(ok->limits);
+  REQUIRE(mgr.set_limits(ok->limits));
   CHECK(mgr.get_limit<system_scope>().conns == 99);
 }
 
@@ -291,7 +291,7 @@ TEST_CASE("round trip of a document written relative to a base") {
   c.limits.set<protocol_scope>(std::string("/ipfs/kad/1.0.0"), proto);
 
   config::write_options opt;
-  opt.relative_to = &base;
+  opt.relative_to = base;
   const auto doc = config::to_json(c, opt);
   CHECK(doc.size() == 3);  // PeerDefault, Peer, Protocol
   CHECK(doc["PeerDefault"].size() == 1);
@@ -302,7 +302,7 @@ TEST_CASE("round trip of a document written relative to a base") {
   CHECK(config::equivalent(*back, c));
   // relative to itself, nothing is written
   config::write_options self;
-  self.relative_to = &base;
+  self.relative_to = base.limits;  // a libp2p::limits works as well
   CHECK(config::to_json(base, self).empty());
 }
 

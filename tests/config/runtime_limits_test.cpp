@@ -42,7 +42,7 @@ TEMPLATE_LIST_TEST_CASE("new reservations see a new default limit at once", "[ru
   auto s = mgr.open_stream(alice, direction::outbound);
   REQUIRE(s);
 
-  mgr.template set_limit<system_scope>(with_memory(limit{}, 1000));
+  REQUIRE(mgr.template set_limit<system_scope>(with_memory(limit{}, 1000)));
   CHECK(mgr.template get_limit<system_scope>().memory == 1000);
   CHECK(s->reserve_memory(1000));
   auto e = s->reserve_memory(1);
@@ -50,7 +50,7 @@ TEMPLATE_LIST_TEST_CASE("new reservations see a new default limit at once", "[ru
   CHECK(e.error().scope.kind == "system");
   CHECK(e.error().limit_value == 1000);
 
-  mgr.template set_limit<system_scope>(with_memory(limit{}, 5000));
+  REQUIRE(mgr.template set_limit<system_scope>(with_memory(limit{}, 5000)));
   CHECK(s->reserve_memory(4000));
   CHECK_FALSE(s->reserve_memory(1));
   s->done();
@@ -59,10 +59,10 @@ TEMPLATE_LIST_TEST_CASE("new reservations see a new default limit at once", "[ru
   // per-object kinds: the new limit applies to streams already open
   auto t = mgr.open_stream(alice, direction::inbound);
   REQUIRE(t);
-  mgr.template set_limit<stream_scope>(with_memory(limit{}, 10));
+  REQUIRE(mgr.template set_limit<stream_scope>(with_memory(limit{}, 10)));
   CHECK_FALSE(t->reserve_memory(11));
   CHECK(t->reserve_memory(10));
-  mgr.template set_limit<stream_scope>(limit{});
+  REQUIRE(mgr.template set_limit<stream_scope>(limit{}));
   CHECK(t->reserve_memory(4000));  // the system's 5000 B is what limits it now
   CHECK_FALSE(t->reserve_memory(991));
 }
@@ -79,7 +79,7 @@ TEMPLATE_LIST_TEST_CASE("usage above a lowered limit stays; further reservations
   CHECK(mgr.template stat<system_scope>().streams_inbound == 10);
   CHECK(mgr.template stat<system_scope>().memory == 1000);
 
-  mgr.template set_limit<system_scope>(with_memory(with_streams(limit{}, 4, 4, 4), 500));
+  REQUIRE(mgr.template set_limit<system_scope>(with_memory(with_streams(limit{}, 4, 4, 4), 500)));
   // nothing is taken away
   CHECK(mgr.template stat<system_scope>().streams_inbound == 10);
   CHECK(mgr.template stat<system_scope>().memory == 1000);
@@ -120,7 +120,7 @@ TEMPLATE_LIST_TEST_CASE("a per-peer limit added while the peer's scope is live t
   REQUIRE(b1);
   REQUIRE(mgr.template live_count<peer_scope>() == 2);
 
-  mgr.template set_limit<peer_scope>(alice, with_memory(with_streams(limit{}, 2, 2, 2), 64));
+  REQUIRE(mgr.template set_limit<peer_scope>(alice, with_memory(with_streams(limit{}, 2, 2, 2), 64)));
   auto a3 = mgr.open_stream(alice, direction::inbound);
   REQUIRE_FALSE(a3);
   CHECK(a3.error().scope.kind == "peer");
@@ -134,20 +134,20 @@ TEMPLATE_LIST_TEST_CASE("a per-peer limit added while the peer's scope is live t
   CHECK(b1->reserve_memory(1 << 20));
 
   // replacing the override in place, again while live
-  mgr.template set_limit<peer_scope>(alice, with_streams(limit{}, 3, 3, 3));
+  REQUIRE(mgr.template set_limit<peer_scope>(alice, with_streams(limit{}, 3, 3, 3)));
   auto a4 = mgr.open_stream(alice, direction::inbound);
   CHECK(a4);
   CHECK(a2->reserve_memory(1 << 20));  // memory no longer limited for alice
 
   // the default of a kind does not touch peers with an override
-  mgr.template set_limit<peer_scope>(with_streams(limit{}, 1, 1, 1));
+  REQUIRE(mgr.template set_limit<peer_scope>(with_streams(limit{}, 1, 1, 1)));
   CHECK_FALSE(mgr.open_stream(bob, direction::inbound));
   CHECK_FALSE(mgr.open_stream(alice, direction::inbound));  // 3 open, 3 allowed
 
   // set_limits replaces overrides wholesale: alice's goes, she falls back to the default
   limits next = open_limits();
   next.set<peer_scope>(with_streams(limit{}, 10, 10, 10));
-  mgr.set_limits(next);
+  REQUIRE(mgr.set_limits(next));
   auto a5 = mgr.open_stream(alice, direction::inbound);
   CHECK(a5);
   CHECK(mgr.template get_limit<peer_scope>().streams == 10);
@@ -161,20 +161,20 @@ TEMPLATE_LIST_TEST_CASE("per-key limits of views and retained scopes change whil
   REQUIRE(s->set_service("bitswap"));
   REQUIRE(s->reserve_memory(100));
 
-  mgr.template set_limit<protocol_peer_scope>(std::string("/ipfs/bitswap/1.2.0"), with_memory(limit{}, 150));
+  REQUIRE(mgr.template set_limit<protocol_peer_scope>(std::string("/ipfs/bitswap/1.2.0"), with_memory(limit{}, 150)));
   auto e = s->reserve_memory(51);
   REQUIRE_FALSE(e);
   CHECK(e.error().scope.kind == "protocol-peer");
   CHECK(s->reserve_memory(50));
 
-  mgr.template set_limit<service_scope>(std::string("bitswap"), with_memory(limit{}, 100));
-  mgr.template set_limit<protocol_peer_scope>(std::string("/ipfs/bitswap/1.2.0"), limit{});
+  REQUIRE(mgr.template set_limit<service_scope>(std::string("bitswap"), with_memory(limit{}, 100)));
+  REQUIRE(mgr.template set_limit<protocol_peer_scope>(std::string("/ipfs/bitswap/1.2.0"), limit{}));
   auto f = s->reserve_memory(1);
   REQUIRE_FALSE(f);
   CHECK(f.error().scope.kind == "service");
   CHECK(f.error().current == 150);  // above the new limit, kept
 
-  mgr.template set_limit<protocol_scope>(std::string("/ipfs/bitswap/1.2.0"), with_streams(limit{}, 1, 1, 1));
+  REQUIRE(mgr.template set_limit<protocol_scope>(std::string("/ipfs/bitswap/1.2.0"), with_streams(limit{}, 1, 1, 1)));
   auto s2 = mgr.open_stream(bob, direction::outbound);
   REQUIRE(s2);
   auto p = s2->set_protocol("/ipfs/bitswap/1.2.0");
@@ -189,28 +189,28 @@ TEMPLATE_LIST_TEST_CASE("set_limits replaces every kind and get_limit reports wh
   limits next = default_limits();
   next.set<connection_scope>(with_memory(next.get<connection_scope>(), 1 << 20));
   next.set<transient_scope>(limit::blocked());
-  mgr.set_limits(next);
+  REQUIRE(mgr.set_limits(next));
   CHECK(mgr.template get_limit<connection_scope>().memory == 1 << 20);
   CHECK(mgr.template get_limit<transient_scope>() == limit::blocked());
   auto c = mgr.open_connection(direction::inbound, true);
   REQUIRE_FALSE(c);
   CHECK(c.error().scope.kind == "transient");
-  mgr.set_limits(default_limits());
+  REQUIRE(mgr.set_limits(default_limits()));
   CHECK(mgr.open_connection(direction::inbound, true));
 }
 
-TEST_CASE("set_limits with unchanged overrides does not accumulate retired limit stores") {
+TEST_CASE("set_limits keeps exactly the overrides of the set it applies, nothing retired") {
   limits ls = open_limits();
   for (int i = 0; i < 50; ++i) ls.set<peer_scope>(rcmgr::peer_id("12D3KooWPeer" + std::to_string(i)), limit::blocked());
   rcmgr::resource_manager<> mgr(ls);
   auto s = mgr.open_stream(rcmgr::peer_id("12D3KooWPeer7"), direction::inbound);
   REQUIRE_FALSE(s);  // blocked by its override
-  for (int round = 0; round < 100; ++round) mgr.set_limits(ls);
+  for (int round = 0; round < 100; ++round) REQUIRE(mgr.set_limits(ls));
   // a node re-reading its limit file every minute must not grow without bound
-  CHECK(mgr.core().template state<peer_scope>().retired.size() == 0);
+  CHECK(mgr.core().template state<peer_scope>().overrides.size() == 50);
   ls.erase<peer_scope>(rcmgr::peer_id("12D3KooWPeer7"));
-  mgr.set_limits(ls);
-  CHECK(mgr.core().template state<peer_scope>().retired.size() == 1);  // only the one removed
+  REQUIRE(mgr.set_limits(ls));
+  CHECK(mgr.core().template state<peer_scope>().overrides.size() == 49);  // the removed one is gone
   CHECK(mgr.open_stream(rcmgr::peer_id("12D3KooWPeer7"), direction::inbound));
 }
 
@@ -268,10 +268,10 @@ TEST_CASE("concurrent reservations while another thread flips limits") {
   std::thread flipper([&] {
     for (unsigned n = 0; !stop.load(); ++n) {
       switch (n % 4) {
-        case 0: mgr.set_limits(set_b); break;
-        case 1: mgr.set_limit<system_scope>(sys_a); break;
-        case 2: mgr.set_limit<peer_scope>(bob, peer_b); break;
-        case 3: mgr.set_limits(set_a); break;
+        case 0: if (!mgr.set_limits(set_b)) ++violations; break;
+        case 1: if (!mgr.set_limit<system_scope>(sys_a)) ++violations; break;
+        case 2: if (!mgr.set_limit<peer_scope>(bob, peer_b)) ++violations; break;
+        case 3: if (!mgr.set_limits(set_a)) ++violations; break;
       }
       check_usage();
       std::this_thread::yield();

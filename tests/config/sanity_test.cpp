@@ -64,7 +64,7 @@ TEST_CASE("a child above a scope it is charged to") {
   const auto f = about(r, check::child_above_parent, "PeerDefault", "Memory");
   REQUIRE(f.size() == 1);
   CHECK(f[0].level == severity::warning);
-  CHECK(f[0].explanation == "is 1024 MiB, above System.Memory (128 MiB): a peer is charged to the system, so System refuses first");
+  CHECK(f[0].explanation == "is 1 GiB, above System.Memory (128 MiB): a peer is charged to the system, so System refuses first");
   CHECK(about(r, check::child_above_parent, "Stream", "Memory").size() == 2);  // above both views
   CHECK(has(r, check::child_above_parent, "ServicePeerDefault", "StreamsInbound", severity::warning));
   CHECK_FALSE(has_findings(r, severity::error));
@@ -192,11 +192,11 @@ TEST_CASE("per-key entries above the system, and entries that block") {
   CHECK_FALSE(has_findings(r, severity::error));  // blocking one peer is a choice, not a mistake
 }
 
-TEST_CASE("allowlist scopes in a limit file are reported as ignored") {
+TEST_CASE("allowlist scopes in a limit file are not reported as ignored (the gated manager enforces them)") {
   auto c = rcmgr::config::parse_limits(R"({"AllowlistedSystem": {"Conns": 10}})");
   REQUIRE(c);
   const auto r = rcmgr::config::sanity_report(*c);
-  CHECK(has(r, check::ignored_setting, "AllowlistedSystem", "", severity::info));
+  CHECK(about(r, check::ignored_setting, "AllowlistedSystem", "").empty());
   CHECK(about(r, check::ignored_setting, "AllowlistedTransient", "").empty());
   CHECK(rcmgr::config::sanity_report(rcmgr::config::limit_config{}).size() == sanity_report(default_limits()).size());
 }

@@ -115,7 +115,7 @@ TEMPLATE_LIST_TEST_CASE("the compile-time limits of streams and connections refu
   // the device limit can change at run time
   rcmgr::limit more;
   more.memory = 64 * em::kib;
-  mgr.template set_limit<em::system_scope>(more);
+  REQUIRE(mgr.template set_limit<em::system_scope>(more));
   RT_OK(b.reserve_memory(1));
 }
 

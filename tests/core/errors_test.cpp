@@ -145,7 +145,7 @@ TEST_CASE("long keys are cut in messages, not in accounting", "[errors]") {
   const std::string long_proto = "/" + std::string(200, 'x');
   auto ls = unlimited_limits();
   ls.set<lp::protocol_scope>(memory_only(1));
-  mgr.set_limits(ls);
+  REQUIRE(mgr.set_limits(ls));
   auto s = take(mgr.open_stream(peer_a, direction::inbound));
   RT_OK(s.set_protocol(long_proto));
   auto r = s.reserve_memory(2);

@@ -88,7 +88,7 @@ TEMPLATE_LIST_TEST_CASE("limits changed at run time apply to new reservations", 
   RT_OK(s.reserve_memory(1000));
 
   SECTION("set_limit of a kind's default, also for live keyed scopes") {
-    mgr.template set_limit<lp::peer_scope>(memory_only(500));
+    REQUIRE(mgr.template set_limit<lp::peer_scope>(memory_only(500)));
     CHECK(mgr.template get_limit<lp::peer_scope>() == memory_only(500));
     // usage above the lowered limit stays
     CHECK(peer_stat(mgr, peer_a).memory == 1000);
@@ -103,17 +103,17 @@ TEMPLATE_LIST_TEST_CASE("limits changed at run time apply to new reservations", 
     auto t = take(mgr.open_stream(peer_b, direction::inbound));
     RT_REFUSED(TestType, errc::limit_exceeded, t.reserve_memory(501));
     // and raising it works the same way
-    mgr.template set_limit<lp::peer_scope>(memory_only(2000));
+    REQUIRE(mgr.template set_limit<lp::peer_scope>(memory_only(2000)));
     RT_OK(s.reserve_memory(1500));
   }
   SECTION("set_limit of one key") {
-    mgr.template set_limit<lp::peer_scope>(peer_a, memory_only(1001));
+    REQUIRE(mgr.template set_limit<lp::peer_scope>(peer_a, memory_only(1001)));
     RT_OK(s.reserve_memory(1));
     RT_REFUSED(TestType, errc::limit_exceeded, s.reserve_memory(1));
     auto t = take(mgr.open_stream(peer_b, direction::inbound));
     RT_OK(t.reserve_memory(5000));  // other peers keep the default
     // changing an existing override
-    mgr.template set_limit<lp::peer_scope>(peer_a, memory_only(2000));
+    REQUIRE(mgr.template set_limit<lp::peer_scope>(peer_a, memory_only(2000)));
     RT_OK(s.reserve_memory(999));
   }
   SECTION("set_limits replaces everything, overrides included") {
@@ -122,21 +122,21 @@ TEMPLATE_LIST_TEST_CASE("limits changed at run time apply to new reservations", 
     streams_only.streams = 1;
     ls.set<lp::system_scope>(streams_only);
     ls.set<lp::peer_scope>(peer_a, memory_only(1000));
-    mgr.set_limits(ls);
+    REQUIRE(mgr.set_limits(ls));
     RT_REFUSED(TestType, errc::limit_exceeded, s.reserve_memory(1));
     RT_REFUSED(TestType, errc::limit_exceeded, mgr.open_stream(peer_b, direction::inbound));
-    mgr.set_limits(unlimited_limits());
+    REQUIRE(mgr.set_limits(unlimited_limits()));
     RT_OK(s.reserve_memory(1));
     auto t = take(mgr.open_stream(peer_b, direction::inbound));
   }
   SECTION("singletons and per-object kinds") {
     limit sys;
     sys.memory = 1500;
-    mgr.template set_limit<lp::system_scope>(sys);
+    REQUIRE(mgr.template set_limit<lp::system_scope>(sys));
     RT_OK(s.reserve_memory(500));
     RT_REFUSED(TestType, errc::limit_exceeded, s.reserve_memory(1));
-    mgr.template set_limit<lp::system_scope>(limit{});
-    mgr.template set_limit<lp::stream_scope>(memory_only(10));
+    REQUIRE(mgr.template set_limit<lp::system_scope>(limit{}));
+    REQUIRE(mgr.template set_limit<lp::stream_scope>(memory_only(10)));
     CHECK(mgr.template get_limit<lp::stream_scope>() == memory_only(10));
     auto t = take(mgr.open_stream(peer_b, direction::inbound));
     RT_OK(t.reserve_memory(10));
@@ -147,9 +147,9 @@ TEMPLATE_LIST_TEST_CASE("limits changed at run time apply to new reservations", 
 TEMPLATE_LIST_TEST_CASE("limit changes on the null manager are accepted and do nothing", "[limits]",
                         std::tuple<null_manager>) {
   TestType mgr{lp::default_limits()};
-  mgr.template set_limit<lp::peer_scope>(limit::blocked());
-  mgr.template set_limit<lp::peer_scope>(peer_a, limit::blocked());
-  mgr.set_limits(lp::limits{});
+  REQUIRE(mgr.template set_limit<lp::peer_scope>(limit::blocked()));
+  REQUIRE(mgr.template set_limit<lp::peer_scope>(peer_a, limit::blocked()));
+  REQUIRE(mgr.set_limits(lp::limits{}));
   auto c = take(mgr.open_connection(direction::inbound, true));
   RT_OK(c.set_peer(peer_a));
   RT_OK(c.reserve_memory(rcmgr::unlimited));

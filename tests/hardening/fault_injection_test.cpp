@@ -201,14 +201,12 @@ void all_operations(bool limits) {
     run("set_limit (new per-peer override)", [](F& f) {
       rcmgr::limit l;
       l.memory = 1 << 20;
-      f.m.template set_limit<lp::peer_scope>(new_peer, l);
-      return std::string("ok");
+      return outcome(f.m.template set_limit<lp::peer_scope>(new_peer, l));
     });
     run("set_limit (override of a live peer)", [](F& f) {
       rcmgr::limit l;
       l.memory = 1 << 20;
-      f.m.template set_limit<lp::peer_scope>(known_peer, l);
-      return std::string("ok");
+      return outcome(f.m.template set_limit<lp::peer_scope>(known_peer, l));
     });
     run("set_limits (with overrides)", [](F& f) {
       auto ls = lp::default_limits();
@@ -216,8 +214,7 @@ void all_operations(bool limits) {
       l.memory = 1 << 21;
       ls.template set<lp::peer_scope>(known_peer, l);
       ls.template set<lp::protocol_scope>(long_protocol, l);
-      f.m.set_limits(ls);
-      return std::string("ok");
+      return outcome(f.m.set_limits(ls));
     });
   } else {
   run("open_connection", [](F& f) {
@@ -277,13 +274,12 @@ TEST_CASE("out of memory in any operation changes nothing (thread_safe, bounded_
 TEST_CASE("out of memory in any operation changes nothing (single_threaded, bounded_storage)", "[hardening][oom]") {
   all_operations<rcmgr::single_threaded, rcmgr::bounded_storage<64>>(false);
 }
-// Limit changes: set_limit and set_limits return nothing, so a failed allocation there can
-// only throw std::bad_alloc; the state must still be as before. set_limits applies kind by
-// kind and is not yet all-or-nothing (an override of one kind can stay when the next kind's
-// allocation fails): marked may-fail until it is.
-TEST_CASE("out of memory in a limit change changes nothing (thread_safe)", "[hardening][oom][limits][!mayfail]") {
+// Limit changes: set_limit and set_limits answer out_of_memory when an allocation fails, and
+// the state must be exactly as before (set_limits copies every kind's per-key limits before it
+// commits any).
+TEST_CASE("out of memory in a limit change changes nothing (thread_safe)", "[hardening][oom][limits]") {
   all_operations<rcmgr::thread_safe>(true);
 }
-TEST_CASE("out of memory in a limit change changes nothing (single_threaded)", "[hardening][oom][limits][!mayfail]") {
+TEST_CASE("out of memory in a limit change changes nothing (single_threaded)", "[hardening][oom][limits]") {
   all_operations<rcmgr::single_threaded>(true);
 }

@@ -178,6 +178,16 @@ lim random_limit(Src& src, i64 count, i64 memory) {
   return l;
 }
 
+/// l with the fields of resources kind k does not account left unlimited: the one form a
+/// limit_set and set_limit accept (a count there would be refused as meaningless).
+inline lim canonical_for(kind k, lim l) {
+  const bool counts_conns = k == kind::system || k == kind::transient || k == kind::peer || k == kind::connection;
+  const bool counts_streams = k != kind::connection;
+  if (!counts_conns) l.conns_in = l.conns_out = l.conns = l.fd = no_limit;
+  if (!counts_streams) l.streams_in = l.streams_out = l.streams = no_limit;
+  return l;
+}
+
 template <class Src>
 config random_config(Src& src) {
   config c;
@@ -185,7 +195,7 @@ config random_config(Src& src) {
   for (int k = 0; k < 9; ++k) {
     const i64 count = k == int(kind::system) ? 10 : k >= int(kind::connection) ? 1 : 4;
     const i64 memory = k == int(kind::system) ? 4000 : k == int(kind::transient) ? 1500 : 1000;
-    c.defaults[k] = wide ? lim{} : random_limit(src, count, memory);
+    c.defaults[k] = wide ? lim{} : canonical_for(kind(k), random_limit(src, count, memory));
   }
   const int n = int(src.below(4));
   for (int i = 0; i < n; ++i) {
@@ -197,7 +207,7 @@ config random_config(Src& src) {
       case 3: e.k = kind::protocol_peer, e.key = protocols[src.below(protocols.size())]; break;
       default: e.k = kind::service_peer, e.key = services[src.below(services.size())]; break;
     }
-    e.l = random_limit(src, 4, 1000);
+    e.l = canonical_for(e.k, random_limit(src, 4, 1000));
     c.overrides.push_back(e);
   }
   return c;
@@ -457,7 +467,7 @@ class driver {
       }
       case 37: case 38: {
         kind k = kind(src.below(9));
-        const lim l = random_limit(src, k == kind::system ? 10 : k >= kind::connection ? 1 : 4, k == kind::system ? 4000 : 1000);
+        const lim l = canonical_for(k, random_limit(src, k == kind::system ? 10 : k >= kind::connection ? 1 : 4, k == kind::system ? 4000 : 1000));
         std::string key;
         if (src.below(2)) {
           if (k == kind::peer) key = peers[src.below(peers.size())];
@@ -717,13 +727,16 @@ class driver {
     note(std::string("set_limit ") + kind_name(k) + (key.empty() ? "" : " key " + key) + " mem " + std::to_string(l.memory));
     with_kind(k, [&](auto t) {
       using K = typename decltype(t)::type;
+      auto check = [&](const auto& r) {
+        if (!r) fail(std::string("set_limit refused valid limits: ") + r.error().message());
+      };
       if (key.empty()) {
-        mgr_.template set_limit<K>(to_engine(l));
+        check(mgr_.template set_limit<K>(to_engine(l)));
       } else if constexpr (std::is_same_v<K, lp::peer_scope>) {
-        mgr_.template set_limit<K>(rcmgr::peer_id(key), to_engine(l));
+        check(mgr_.template set_limit<K>(rcmgr::peer_id(key), to_engine(l)));
       } else if constexpr (std::is_same_v<K, lp::protocol_scope> || std::is_same_v<K, lp::service_scope> ||
                            std::is_same_v<K, lp::protocol_peer_scope> || std::is_same_v<K, lp::service_peer_scope>) {
-        mgr_.template set_limit<K>(key, to_engine(l));
+        check(mgr_.template set_limit<K>(key, to_engine(l)));
       }
     });
     if (key.empty() || k == kind::peer || k == kind::protocol || k == kind::service || k == kind::protocol_peer ||
@@ -744,7 +757,7 @@ class driver {
   }
   void op_set_limits(const config& c) {
     note("set_limits (all)");
-    mgr_.set_limits(engine_limits(c));
+    if (auto r = mgr_.set_limits(engine_limits(c)); !r) fail("set_limits refused valid limits: " + r.error().message());
     apply(m_, c);
     for (int k = 0; k < 9; ++k) widen(ever_[k], c.defaults[k]);
     for (const auto& o : c.overrides) widen(ever_[int(o.k)], o.l);

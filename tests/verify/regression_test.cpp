@@ -33,8 +33,8 @@ TEMPLATE_LIST_TEST_CASE("a refusal names the narrowest scope: a view before the 
   // and a service-peer view is checked before its service and protocol
   rcmgr::limit sp;
   sp.memory = 5;
-  mgr.template set_limit<lp::service_peer_scope>(sp);
-  mgr.template set_limit<lp::protocol_peer_scope>(rcmgr::limit{});
+  REQUIRE(mgr.template set_limit<lp::service_peer_scope>(sp));
+  REQUIRE(mgr.template set_limit<lp::protocol_peer_scope>(rcmgr::limit{}));
   REQUIRE(s->set_service("svc"));
   auto r2 = s->reserve_memory(20);
   REQUIRE_FALSE(r2);
@@ -118,7 +118,7 @@ TEST_CASE("thread_cached: bytes released into a thread's stock are not handed ou
   mgr.view_transient([](auto& t) { REQUIRE(t.reserve_memory(300)); });
   CHECK(mgr.stat<lp::system_scope>().memory == 300);
   sys.memory = 0;
-  mgr.set_limit<lp::system_scope>(sys);
+  REQUIRE(mgr.set_limit<lp::system_scope>(sys));
   mgr.view_transient([](auto& t) {
     t.release_memory(100);  // usage 200, still above the new limit
     auto r = t.reserve_memory(50);
@@ -130,7 +130,7 @@ TEST_CASE("thread_cached: bytes released into a thread's stock are not handed ou
   CHECK(mgr.stat<lp::transient_scope>().memory == 200);
   // with the limit raised again, the stock is used as before
   sys.memory = 1000;
-  mgr.set_limit<lp::system_scope>(sys);
+  REQUIRE(mgr.set_limit<lp::system_scope>(sys));
   mgr.view_transient([](auto& t) {
     REQUIRE(t.reserve_memory(50));
     t.release_memory(250);

@@ -3,10 +3,17 @@
 // protocols and services, reserve and release through handles, spans and views, and hand
 // connections to each other, all on a small set of shared scopes so that every counter and every
 // keyed-scope table is contended. A monitor thread samples the shared scopes the whole time and
-// checks that none is ever above its limit. In the second phase another thread keeps changing
-// limits (lowering and raising them) while the workers run; the monitor then checks against the
-// largest limit ever in force. Between rounds, with every worker stopped, everything must be back
-// to zero and no peer, protocol-peer or service-peer scope may remain.
+// checks that none is ever above its limit, through stat() and through the raw counters (under
+// thread_cached the raw memory counter holds usage plus per-thread stock: that sum is what must
+// stay within the limit), and that no raw counter is ever negative (stat() would clamp it).
+// In the second phase another thread keeps changing limits (lowering and raising them) while
+// the workers run. Each worker then also checks every reservation it makes on scopes only it
+// uses (its streams, its own peer, that peer's protocol-peer view) against the limits in force
+// during that call: the changer publishes an epoch before and after each change, and a
+// reservation bracketed by epochs [lo, hi] may have been admitted against any limit of those
+// epochs, not the largest ever set. Between rounds, with every worker stopped, every raw
+// counter must be exactly zero (or exactly the stock the cache holds) and no peer,
+// protocol-peer or service-peer scope may remain.
 //
 //   RCMGR_STRESS_ITERS=<n>     most calls per worker per round (default 10000)
 //   RCMGR_STRESS_SECONDS=<s>   time budget per policy, shared by its 6 rounds (default 60): a
@@ -88,19 +95,50 @@ struct handoff {
 };
 
 struct totals {
-  std::atomic<std::uint64_t> calls{0}, refused{0}, samples{0}, limit_changes{0};
+  std::atomic<std::uint64_t> calls{0}, refused{0}, samples{0}, limit_changes{0}, refused_changes{0}, bracketed{0};
+};
+
+/// Which of the two limit sets (stress_limits(1) or (2)) each kind a worker checks exactly is
+/// at, after every change: bit 0 the peer default, bit 1 the stream default, bit 2 the
+/// protocol-peer default. The changer writes the state of change e to history[e % size], then
+/// publishes begun = e, applies the change, and publishes finished = e. A call that read
+/// finished == lo before it started and begun == hi after it ended ran under the states lo..hi.
+struct epochs {
+  static constexpr std::uint64_t size = 4096;
+  std::array<std::atomic<std::uint8_t>, size> history{};
+  std::atomic<std::uint64_t> begun{0}, finished{0};
+  std::atomic<bool> active{false};  ///< false: limits are fixed at stress_limits(1)
+
+  std::uint64_t before() const noexcept { return finished.load(std::memory_order_acquire); }
+  std::uint64_t after() const noexcept { return begun.load(std::memory_order_acquire); }
+  /// The largest of `get(limits at state)` over states lo..hi; nullopt when the history wrapped.
+  template <class F>
+  std::optional<std::int64_t> largest(std::uint64_t lo, std::uint64_t hi, F get) const {
+    if (!active.load(std::memory_order_relaxed)) return get(std::uint8_t{0});
+    if (hi < lo || hi - lo + 2 >= size) return std::nullopt;
+    std::int64_t m = 0;
+    for (std::uint64_t e = lo; e <= hi; ++e) m = std::max(m, get(history[e % size].load(std::memory_order_relaxed)));
+    // the history may have wrapped while we read: then the bracket is unusable
+    if (after() - lo + 2 >= size) return std::nullopt;
+    return m;
+  }
 };
 
 /// One worker's round: random calls on its own handles and on the shared scopes, then
 /// everything it holds is released and ended.
 template <class Mgr>
-void worker(Mgr& mgr, handoff<Mgr>& h, totals& t, std::uint64_t seed, int iters, std::chrono::steady_clock::time_point deadline,
-            std::atomic<bool>& bad, std::string& why) {
+void worker(Mgr& mgr, handoff<Mgr>& h, totals& t, epochs& ep, int id, std::uint64_t seed, int iters,
+            std::chrono::steady_clock::time_point deadline, std::atomic<bool>& bad, std::string& why) {
   rng r{seed};
+  // A peer only this worker uses (no connection is ever attached to it, so none is handed over):
+  // its scope and its protocol-peer views change only through this thread's calls.
+  const rcmgr::peer_id own_peer("w" + std::to_string(id));
+  const lp::limits levels[2] = {stress_limits(1), stress_limits(2)};
   using mgr_t = Mgr;
   struct held_stream {
     typename mgr_t::stream s;
     std::int64_t bytes = 0;  // reserved on the stream itself
+    bool own = false;        // opened on this worker's own peer
   };
   struct held_conn {
     typename mgr_t::connection c;
@@ -131,6 +169,25 @@ void worker(Mgr& mgr, handoff<Mgr>& h, totals& t, std::uint64_t seed, int iters,
     return bool(res);
   };
   auto prio = [&] { return std::uint8_t(r.below(4) == 0 ? r.below(256) : rcmgr::priority::always); };
+  // An admitted reservation of n bytes at priority p found `before` in use: it was admitted
+  // against some limit in force during the call, so before + n is within the usable share of
+  // the largest of those limits.
+  auto check_admitted = [&](const char* what, std::int64_t before, std::int64_t n, std::uint8_t p, std::uint64_t lo,
+                            std::uint64_t hi, auto get_limit) {
+    // 0 B charges nothing: the engine checks no limit for it (a scope above a lowered limit
+    // still answers a 0-byte reservation), so there is nothing to check against the limits.
+    if (n == 0) return;
+    const auto lim = ep.largest(lo, hi, get_limit);
+    if (!lim) return;
+    ++t.bracketed;
+    if (before + n > rcmgr::memory_threshold(*lim, p))
+      fail(std::string(what) + ": " + std::to_string(n) + " B admitted on " + std::to_string(before) + " B in use at priority " +
+           std::to_string(p) + ", above every limit in force during the call (largest " + std::to_string(*lim) + ")");
+  };
+  auto peer_mem = [&](std::uint8_t st) { return levels[st & 1].get<lp::peer_scope>().memory; };
+  auto stream_mem = [&](std::uint8_t st) { return levels[(st >> 1) & 1].get<lp::stream_scope>().memory; };
+  auto pp_mem = [&](std::uint8_t st) { return levels[(st >> 2) & 1].get<lp::protocol_peer_scope>().memory; };
+  auto own_peer_stat = [&] { return mgr.view_peer(own_peer, [](auto& p) { return p.stat(); }); };
 
   for (int i = 0; i < iters && !bad.load(std::memory_order_relaxed); ++i) {
     if (i % 256 == 255 && std::chrono::steady_clock::now() > deadline) break;
@@ -147,12 +204,13 @@ void worker(Mgr& mgr, handoff<Mgr>& h, totals& t, std::uint64_t seed, int iters,
       case 1:
       case 2:
         if (streams.size() < 4) {
-          auto s = mgr.open_stream(rcmgr::peer_id(peer_ids[r.below(peer_ids.size())]),
+          const bool own = r.below(3) == 0;
+          auto s = mgr.open_stream(own ? own_peer : rcmgr::peer_id(peer_ids[r.below(peer_ids.size())]),
                                    r.below(2) ? rcmgr::direction::inbound : rcmgr::direction::outbound);
           if (count(s)) {
             if (r.below(4) != 0 && count(s->set_protocol(protocol_ids[r.below(protocol_ids.size())])) && r.below(2))
               count(s->set_service(service_names[r.below(service_names.size())]));
-            streams.push_back({std::move(*s), 0});
+            streams.push_back({std::move(*s), 0, own});
           }
         }
         break;
@@ -161,7 +219,25 @@ void worker(Mgr& mgr, handoff<Mgr>& h, totals& t, std::uint64_t seed, int iters,
         if (!streams.empty()) {
           auto& s = streams[r.below(streams.size())];
           const std::int64_t n = std::int64_t(r.below(12 * kib));
-          if (count(s.s.reserve_memory(n, prio()))) s.bytes += n;
+          const std::uint8_t p = prio();
+          // on a stream of this worker's own peer, every scope but the shared ones is private
+          const bool exact = s.own && !s.s.is_done();
+          const auto pp = exact ? s.s.template parent<lp::protocol_peer_scope>()
+                                : typename mgr_t::template ref<lp::protocol_peer_scope>{};
+          const std::int64_t stream_before = s.s.stat().memory;
+          const std::int64_t peer_before = exact ? own_peer_stat().memory : 0;
+          const std::int64_t pp_before = pp ? pp.stat().memory : 0;
+          const std::uint64_t lo = ep.before();
+          const bool ok = count(s.s.reserve_memory(n, p));
+          const std::uint64_t hi = ep.after();
+          if (ok) {
+            s.bytes += n;
+            check_admitted("stream", stream_before, n, p, lo, hi, stream_mem);
+            if (exact) {
+              check_admitted("own peer", peer_before, n, p, lo, hi, peer_mem);
+              if (pp) check_admitted("own protocol-peer", pp_before, n, p, lo, hi, pp_mem);
+            }
+          }
         }
         break;
       case 5:
@@ -298,6 +374,14 @@ void worker(Mgr& mgr, handoff<Mgr>& h, totals& t, std::uint64_t seed, int iters,
   t.refused += refused;
 }
 
+/// Calls f on every live node of keyed kind K, under the kind's table lock.
+template <class K, class Core, class F>
+void for_each_node(Core& core, F&& f) {
+  auto& ks = core.template state<K>();
+  std::lock_guard lk(ks.mu);
+  for (const auto* n : ks.table) f(*n);
+}
+
 /// Samples every shared scope until `stop`, checking each against `cap`.
 template <class Mgr>
 void monitor(Mgr& mgr, const lp::limits& cap, totals& t, std::atomic<bool>& stop, std::atomic<bool>& bad, std::string& why) {
@@ -312,7 +396,24 @@ void monitor(Mgr& mgr, const lp::limits& cap, totals& t, std::atomic<bool>& stop
     const rcmgr::limit o = cap.get<lp::peer_scope>(rcmgr::peer_id("p1"));
     peer_cap.memory = std::max(peer_cap.memory, o.memory);
   }
+  // Raw counters: memory as the engine holds it (under thread_cached, usage plus the stock the
+  // threads hold), counts as the packed words. Never above the limit, never negative.
+  auto raw = [&](const std::string& what, const auto& rc, std::int64_t mem_limit) {
+    const std::int64_t m = rc.memory.load();
+    const std::uint64_t sw = std::uint64_t(rc.streams.load()), cw = std::uint64_t(rc.conns.load());
+    const bool negative = m < 0 || (sw >> 31 & 1) != 0 || (sw >> 63) != 0 || (cw >> 31 & 1) != 0 || (cw >> 63) != 0 ||
+                          rc.fd.load() < 0;
+    if ((negative || m > mem_limit) && !bad.exchange(true))
+      why = what + (negative ? ": a raw counter is negative" : ": raw memory counter (usage plus stock) " + std::to_string(m) +
+                                                                   " above the limit " + std::to_string(mem_limit));
+  };
+  auto& core = mgr.core();
   while (!stop.load()) {
+    raw("system", core.template singleton<lp::system_scope>().rc, cap.get<lp::system_scope>().memory);
+    raw("transient", core.template singleton<lp::transient_scope>().rc, cap.get<lp::transient_scope>().memory);
+    for_each_node<lp::protocol_scope>(core, [&](const auto& n) { raw("protocol", n.rc, cap.get<lp::protocol_scope>().memory); });
+    for_each_node<lp::service_scope>(core, [&](const auto& n) { raw("service", n.rc, cap.get<lp::service_scope>().memory); });
+    for_each_node<lp::peer_scope>(core, [&](const auto& n) { raw("peer", n.rc, rcmgr::unlimited); });
     check("system", mgr.template stat<lp::system_scope>(), cap.get<lp::system_scope>());
     check("transient", mgr.template stat<lp::transient_scope>(), cap.get<lp::transient_scope>());
     for (auto& [k, s] : mgr.list_peers()) check("peer " + std::string(k.str()), s, peer_cap);
@@ -327,28 +428,66 @@ void monitor(Mgr& mgr, const lp::limits& cap, totals& t, std::atomic<bool>& stop
 
 /// Lowers and raises limits while the workers run; never above `stress_limits(2)`.
 template <class Mgr>
-void limit_changer(Mgr& mgr, totals& t, std::atomic<bool>& stop) {
+void limit_changer(Mgr& mgr, totals& t, epochs& ep, std::atomic<bool>& stop) {
   rng r{0xc0ffee};
   const lp::limits low = stress_limits(1), high = stress_limits(2);
+  std::uint8_t state = ep.history[ep.finished.load() % epochs::size].load();
   while (!stop.load()) {
-    const lp::limits& pick = r.below(2) ? low : high;
-    switch (r.below(6)) {
-      case 0: mgr.template set_limit<lp::system_scope>(pick.get<lp::system_scope>()); break;
-      case 1: mgr.template set_limit<lp::peer_scope>(pick.get<lp::peer_scope>()); break;
-      case 2: mgr.template set_limit<lp::peer_scope>(rcmgr::peer_id(peer_ids[r.below(peer_ids.size())]), pick.get<lp::peer_scope>(rcmgr::peer_id("p1")));
+    const bool hi = r.below(2) != 0;
+    const lp::limits& pick = hi ? high : low;
+    const unsigned what = unsigned(r.below(6));
+    std::uint8_t next = state;
+    auto put = [&](unsigned bit) { next = std::uint8_t(hi ? (next | (1u << bit)) : (next & ~(1u << bit))); };
+    if (what == 1) put(0);
+    if (what == 3) put(2);
+    if (what == 4) put(1);
+    if (what == 5) put(0), put(1), put(2);
+    const std::uint64_t e = ep.begun.load() + 1;
+    ep.history[e % epochs::size].store(next);
+    ep.begun.store(e, std::memory_order_release);
+    bool ok = true;
+    switch (what) {
+      case 0: ok = bool(mgr.template set_limit<lp::system_scope>(pick.get<lp::system_scope>())); break;
+      case 1: ok = bool(mgr.template set_limit<lp::peer_scope>(pick.get<lp::peer_scope>())); break;
+      case 2:
+        ok = bool(mgr.template set_limit<lp::peer_scope>(rcmgr::peer_id(peer_ids[r.below(peer_ids.size())]),
+                                                          pick.get<lp::peer_scope>(rcmgr::peer_id("p1"))));
         break;
-      case 3: mgr.template set_limit<lp::protocol_peer_scope>(pick.get<lp::protocol_peer_scope>()); break;
-      case 4: mgr.template set_limit<lp::stream_scope>(pick.get<lp::stream_scope>()); break;
-      default: mgr.set_limits(pick); break;
+      case 3: ok = bool(mgr.template set_limit<lp::protocol_peer_scope>(pick.get<lp::protocol_peer_scope>())); break;
+      case 4: ok = bool(mgr.template set_limit<lp::stream_scope>(pick.get<lp::stream_scope>())); break;
+      default: ok = bool(mgr.set_limits(pick)); break;
     }
+    if (!ok) t.refused_changes++;
+    state = next;
+    ep.finished.store(e, std::memory_order_release);
     ++t.limit_changes;
     std::this_thread::yield();
   }
 }
 
 /// With every worker stopped: nothing is held anywhere and no peer or view scope remains.
+/// Raw counters exactly back to zero: memory equal to the stock the cache holds (0 without a
+/// cache), no stream, connection or descriptor. A negative drift would show here even where
+/// stat() clamps it to zero.
+template <class RC>
+void check_raw_zero(const std::string& what, const RC& rc) {
+  INFO(what);
+  std::int64_t stock = 0;
+  if constexpr (requires { rc.cache.held(); }) stock = rc.cache.held();
+  CHECK(rc.memory.load() == stock);
+  CHECK(stock >= 0);
+  CHECK(std::uint64_t(rc.streams.load()) == 0);
+  CHECK(std::uint64_t(rc.conns.load()) == 0);
+  CHECK(rc.fd.load() == 0);
+}
+
 template <class Mgr>
 void check_quiescent(Mgr& mgr) {
+  auto& core = mgr.core();
+  check_raw_zero("system", core.template singleton<lp::system_scope>().rc);
+  check_raw_zero("transient", core.template singleton<lp::transient_scope>().rc);
+  for_each_node<lp::protocol_scope>(core, [](const auto& n) { check_raw_zero("protocol", n.rc); });
+  for_each_node<lp::service_scope>(core, [](const auto& n) { check_raw_zero("service", n.rc); });
   CHECK(mgr.template stat<lp::system_scope>().empty());
   CHECK(mgr.template stat<lp::transient_scope>().empty());
   CHECK(mgr.template live_count<lp::peer_scope>() == 0);
@@ -361,7 +500,7 @@ void check_quiescent(Mgr& mgr) {
 }
 
 template <class Mgr>
-void run_phase(Mgr& mgr, const lp::limits& cap, bool change_limits, int rounds, totals& t) {
+void run_phase(Mgr& mgr, const lp::limits& cap, bool change_limits, int rounds, totals& t, epochs& ep) {
   const int iters = int(std::strtol(std::getenv("RCMGR_STRESS_ITERS") ? std::getenv("RCMGR_STRESS_ITERS") : "10000", nullptr, 10));
   const double budget = std::strtod(std::getenv("RCMGR_STRESS_SECONDS") ? std::getenv("RCMGR_STRESS_SECONDS") : "60", nullptr);
   const auto per_round = std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(budget / 6));
@@ -373,11 +512,13 @@ void run_phase(Mgr& mgr, const lp::limits& cap, bool change_limits, int rounds, 
     std::string why_worker[n_workers], why_monitor;
     std::thread mon(monitor<Mgr>, std::ref(mgr), std::cref(cap), std::ref(t), std::ref(stop), std::ref(bad), std::ref(why_monitor));
     std::optional<std::thread> changer;
-    if (change_limits) changer.emplace(limit_changer<Mgr>, std::ref(mgr), std::ref(t), std::ref(stop));
+    ep.active = change_limits;
+    if (change_limits) changer.emplace(limit_changer<Mgr>, std::ref(mgr), std::ref(t), std::ref(ep), std::ref(stop));
     std::vector<std::thread> ws;
     for (int w = 0; w < n_workers; ++w)
-      ws.emplace_back(worker<Mgr>, std::ref(mgr), std::ref(h), std::ref(t), std::uint64_t(round * 100 + w + (change_limits ? 7 : 0)), iters,
-                      deadline, std::ref(bad), std::ref(why_worker[w]));
+      ws.emplace_back(worker<Mgr>, std::ref(mgr), std::ref(h), std::ref(t), std::ref(ep), w,
+                      std::uint64_t(round * 100 + w + (change_limits ? 7 : 0)), iters, deadline, std::ref(bad),
+                      std::ref(why_worker[w]));
     for (auto& w : ws) w.join();
     stop = true;
     mon.join();
@@ -387,7 +528,14 @@ void run_phase(Mgr& mgr, const lp::limits& cap, bool change_limits, int rounds, 
     for (auto& w : why_worker) CHECK(w == "");
     CHECK(why_monitor == "");
     CHECK_FALSE(bad.load());
-    if (change_limits) mgr.set_limits(cap);
+    if (change_limits) {
+      // back to the low set, recorded as an epoch like any change
+      const std::uint64_t e = ep.begun.load() + 1;
+      ep.history[e % epochs::size].store(0);
+      ep.begun.store(e);
+      REQUIRE(mgr.set_limits(stress_limits(1)));
+      ep.finished.store(e);
+    }
     check_quiescent(mgr);
   }
 }
@@ -404,14 +552,21 @@ TEMPLATE_LIST_TEST_CASE("concurrent use never exceeds a limit and always returns
   totals t;
   const lp::limits fixed = stress_limits(1);
   mgr_t mgr(fixed);
-  run_phase(mgr, fixed, false, 3, t);
-  // the limits now move under the workers; usage is checked against the largest ever set
-  run_phase(mgr, stress_limits(2), true, 3, t);
+  epochs ep;
+  run_phase(mgr, fixed, false, 3, t, ep);
+  // The limits now move under the workers: the monitor's samples of shared scopes are checked
+  // against the largest limit ever set (usage admitted under a higher limit stays after it is
+  // lowered), and every reservation on the workers' private scopes against the limits in force
+  // during its call.
+  run_phase(mgr, stress_limits(2), true, 3, t, ep);
   std::cout << "stress[" << (std::is_same_v<TestType, rcmgr::thread_safe>                ? "thread_safe"
                              : std::is_same_v<TestType, rcmgr::thread_cached<1024, 2>> ? "thread_cached<1024, 2>"
                                                                                         : "thread_cached<> (the default)")
             << "]: " << t.calls.load() << " calls on 4 threads (" << t.refused.load() << " refused by a limit), "
-            << t.samples.load() << " monitor samples, " << t.limit_changes.load() << " limit changes\n";
+            << t.samples.load() << " monitor samples, " << t.limit_changes.load() << " limit changes, " << t.bracketed.load()
+            << " reservations checked against the limits of their call\n";
   CHECK(t.refused.load() > 0);  // the limits were reached: the test exercised refusals
   CHECK(t.samples.load() > 0);
+  CHECK(t.refused_changes.load() == 0);
+  CHECK(t.bracketed.load() > 0);
 }

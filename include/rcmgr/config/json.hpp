@@ -24,6 +24,13 @@
 // count for a resource a scope does not account (Conns under Protocol, say) is an error too;
 // "blockAll", 0, "default" and "unlimited" are accepted there because go-libp2p itself writes
 // "blockAll" for every such field.
+//
+// A limit file may come from anywhere, so reading it is bounded: at most max_document_size
+// bytes, max_depth levels of nesting and max_keys object keys in all, checked while the text is
+// parsed (nothing deeper or larger is ever built), in time linear in the input up to a log
+// factor for duplicate keys (at most log2(max_keys) comparisons per key), with no recursion on
+// the input's nesting, so a hostile file is refused with its path and the bound it broke even on
+// a thread with a small stack (tests/config/hostile_json_test.cpp runs them on a 256 KiB stack).
 #pragma once
 
 #include <algorithm>
@@ -35,6 +42,7 @@
 #include <fstream>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -53,13 +61,28 @@
 
 namespace rcmgr::config {
 
+/// Most bytes of limit-file text read. A file with a per-peer entry for 10,000 peers is about
+/// 2 MiB.
+inline constexpr std::size_t max_document_size = std::size_t{16} << 20;
+/// Most levels of nested objects and arrays. go-libp2p's files use 3 (document, map, entry).
+inline constexpr std::size_t max_depth = 16;
+/// Most object keys in a whole document.
+inline constexpr std::size_t max_keys = 200000;
+
 /// What a limit file describes: the limits of every libp2p scope, plus go-libp2p's allowlist
-/// scopes. rcmgr has no allowlist: those are kept so a file reads and writes back unchanged, and
-/// sanity_report() says they are ignored.
+/// scopes, which rcmgr::gated_resource_manager enforces (config::gated_limits() in
+/// rcmgr/config/gating.hpp builds its limits from this).
 struct limit_config {
   libp2p::limits limits = libp2p::default_limits();
   std::optional<limit> allowlisted_system;     ///< AllowlistedSystem, if the file gave it
   std::optional<limit> allowlisted_transient;  ///< AllowlistedTransient, if the file gave it
+
+  limit_config() = default;
+  /// The limits of a file without allowlist scopes: a libp2p::limits is accepted wherever a
+  /// limit_config is (as a base, as write_options::relative_to).
+  limit_config(libp2p::limits l, std::optional<limit> system = std::nullopt,  // NOLINT: implicit by design
+               std::optional<limit> transient = std::nullopt)
+      : limits(std::move(l)), allowlisted_system(system), allowlisted_transient(transient) {}
 };
 
 /// Why a limit file was refused.
@@ -121,8 +144,21 @@ using json = nlohmann::json;
 using libp2p::limit_field;
 using libp2p::limit_fields;
 
-/// Builds a DOM like nlohmann's own parser, and also refuses duplicate keys (nlohmann and go
-/// both keep the last silently) and records where a syntax error is.
+/// Appends a key to an error path, cut to 64 bytes: a hostile key can be megabytes long.
+inline void append_short_key(std::string& path, std::string_view key) {
+  if (key.size() <= 64) {
+    libp2p::append_path_key(path, key);
+  } else {
+    std::string k(key.substr(0, 61));
+    k += "...";
+    libp2p::append_path_key(path, k);
+  }
+}
+
+/// Builds a DOM like nlohmann's own (iterative) parser, and refuses while parsing, before
+/// building anything beyond them: nesting deeper than max_depth, more than max_keys keys, and
+/// duplicate keys (nlohmann and go both keep the last silently), found with an ordered set per
+/// object. Records where a syntax error is.
 class strict_sax {
  public:
   using number_integer_t = json::number_integer_t;
@@ -141,17 +177,22 @@ class strict_sax {
   bool string(string_t& v) { return dom_.string(v); }
   bool binary(binary_t& v) { return dom_.binary(v); }
   bool start_object(std::size_t n) {
+    if (!enter()) return false;
     frames_.push_back({true, {}, {}});
     return dom_.start_object(n);
   }
   bool key(string_t& k) {
     auto& f = frames_.back();
-    if (std::find(f.seen.begin(), f.seen.end(), k) != f.seen.end()) {
-      duplicate_path_ = parent_path();
-      libp2p::append_path_key(duplicate_path_, k);
+    if (++keys_ > max_keys) {
+      refuse(path_to(frames_.size() - 1), "more than " + std::to_string(max_keys) + " keys in the document");
       return false;
     }
-    f.seen.push_back(k);
+    if (!f.seen.insert(k).second) {
+      std::string p = path_to(frames_.size() - 1);
+      append_short_key(p, k);
+      refuse(std::move(p), "duplicate key (each key may appear once per object)");
+      return false;
+    }
     f.current = k;
     return dom_.key(k);
   }
@@ -160,6 +201,7 @@ class strict_sax {
     return dom_.end_object();
   }
   bool start_array(std::size_t n) {
+    if (!enter()) return false;
     frames_.push_back({false, {}, {}});
     return dom_.start_array(n);
   }
@@ -174,28 +216,42 @@ class strict_sax {
     return false;
   }
 
-  bool duplicate() const { return !duplicate_path_.empty(); }
-  const std::string& duplicate_path() const { return duplicate_path_; }
+  /// A bound or a duplicate refused the document (rather than a syntax error).
+  bool refused() const { return refused_; }
+  const std::string& refused_path() const { return refused_path_; }
+  const std::string& refused_message() const { return refused_message_; }
   std::size_t syntax_position() const { return syntax_position_; }
   const std::string& syntax_message() const { return syntax_message_; }
 
  private:
   struct frame {
     bool object;
-    std::vector<std::string> seen;
+    std::set<std::string> seen;  ///< keys of this object so far (ordered: no hash to flood)
     std::string current;
   };
-  /// The keys leading to the object being read (not including its current key).
-  std::string parent_path() const {
+  bool enter() {
+    if (frames_.size() < max_depth) return true;
+    refuse(path_to(frames_.size()), "nested deeper than " + std::to_string(max_depth) + " levels");
+    return false;
+  }
+  void refuse(std::string path, std::string message) {
+    refused_ = true;
+    refused_path_ = std::move(path);
+    refused_message_ = std::move(message);
+  }
+  /// The keys leading into frame `depth` (frames below it, each with its current key).
+  std::string path_to(std::size_t depth) const {
     std::string p;
-    for (std::size_t i = 0; i + 1 < frames_.size(); ++i)
-      if (frames_[i].object) libp2p::append_path_key(p, frames_[i].current);
+    for (std::size_t i = 0; i < depth && i < frames_.size(); ++i)
+      if (frames_[i].object) append_short_key(p, frames_[i].current);
     return p;
   }
 
   nlohmann::detail::json_sax_dom_parser<json> dom_;
   std::vector<frame> frames_;
-  std::string duplicate_path_;
+  std::size_t keys_ = 0;
+  bool refused_ = false;
+  std::string refused_path_, refused_message_;
   std::size_t syntax_position_ = 0;
   std::string syntax_message_;
 };
@@ -209,7 +265,7 @@ inline error at(std::string path, std::string message) {
 
 inline std::string field_path(const std::string& scope_path, std::string_view field) {
   std::string p = scope_path;
-  libp2p::append_path_key(p, field);
+  append_short_key(p, field);
   return p;
 }
 
@@ -223,8 +279,16 @@ inline bool same_letters(std::string_view a, std::string_view b) {
   return true;
 }
 
+/// A value for an error message, at most 40 characters. Objects and arrays are named, not
+/// printed: dumping one would walk (recursively) a value of any depth a caller built.
 inline std::string short_dump(const json& v) {
-  std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (v.is_object()) return v.empty() ? "{}" : "an object";
+  if (v.is_array()) return v.empty() ? "[]" : "an array";
+  std::string s;
+  if (v.is_string() && v.get_ref<const std::string&>().size() > 40)
+    s = json(v.get_ref<const std::string&>().substr(0, 40)).dump(-1, ' ', false, json::error_handler_t::replace);
+  else
+    s = v.dump(-1, ' ', false, json::error_handler_t::replace);
   if (s.size() > 40) s = s.substr(0, 37) + "...";
   return s;
 }
@@ -343,6 +407,11 @@ std::optional<error> check_key(std::string_view key, const std::string& path) {
     if (key.size() > rcmgr::peer_id::capacity)
       return at(path, "not a peer id (longer than " + std::to_string(rcmgr::peer_id::capacity) + " characters)");
   }
+  // The bounds the manager puts on keys (protocol ids and service names: 1023 bytes).
+  if (const key_problem kp = rcmgr::detail::key_problem_of<typename rcmgr::detail::override_key_kind<K>::type>(key);
+      kp && kp.max != 0)
+    return at(path, std::string(kp.what) + " of " + std::to_string(kp.size) + " bytes exceeds the " + std::to_string(kp.max) +
+                        "-byte maximum");
   return std::nullopt;
 }
 
@@ -358,7 +427,7 @@ std::optional<error> read_map(const json& obj, std::string_view map_name, const 
   using key_t = override_key_of<K>;
   for (auto it = obj.begin(); it != obj.end(); ++it) {
     std::string p = path;
-    libp2p::append_path_key(p, it.key());
+    detail::append_short_key(p, it.key());
     if (auto e = check_key<K>(it.key(), p)) return e;
     const key_t key(it.key());
     const auto& bo = base.overrides<K>();
@@ -456,7 +525,7 @@ inline result<limit_config> read_limits(const nlohmann::json& doc, const limit_c
     for (const auto& k : d::top_keys)
       if (d::same_letters(k.name, it.key())) msg += " (keys are case-sensitive: did you mean \"" + std::string(k.name) + "\"?)";
     std::string p;
-    append_path_key(p, it.key());
+    d::append_short_key(p, it.key());
     return d::at(p, msg);
   }
   limit_config out = base;
@@ -493,6 +562,9 @@ inline result<limit_config> read_limits(const nlohmann::json& doc, const limit_c
       if (e) return *e;
     }
   }
+  // Every value went through limit_set::set, which refuses what the manager would: a refusal
+  // not caught above (a key the checks here let through, say) must not reach a manager.
+  if (auto c = ls.check(); !c) return d::at("", c.error().message());
   return out;
 }
 
@@ -503,12 +575,14 @@ inline result<limit_config> read_limits(const nlohmann::json& doc, const libp2p:
 
 /// Parses and reads limit-file text. A syntax error reports its line and column.
 inline result<limit_config> parse_limits(std::string_view text, const limit_config& base = {}) {
+  if (text.size() > max_document_size)
+    return detail::at("", "document of " + std::to_string(text.size()) + " bytes exceeds the " +
+                              std::to_string(max_document_size) + "-byte maximum");
   nlohmann::json doc;
   detail::strict_sax sax(doc);
   const bool ok = nlohmann::json::sax_parse(text.begin(), text.end(), &sax);
   if (!ok) {
-    if (sax.duplicate())
-      return detail::at(sax.duplicate_path(), "duplicate key (each key may appear once per object)");
+    if (sax.refused()) return detail::at(sax.refused_path(), sax.refused_message());
     error e;
     std::string m = sax.syntax_message();
     if (auto p = m.find("] "); p != std::string::npos) m = m.substr(p + 2);   // drop "[json.exception...]"
@@ -543,9 +617,14 @@ inline result<limit_config> load_limits(const std::filesystem::path& file, const
     e.message = std::string("cannot open: ") + std::strerror(errno);
     return e;
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  auto r = parse_limits(std::move(ss).str(), base);
+  // Read at most one byte past the bound: a huge file is refused without being read whole.
+  std::string text(max_document_size + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  auto r = text.size() > max_document_size
+               ? result<limit_config>(detail::at("", "file larger than the " + std::to_string(max_document_size) +
+                                                         "-byte maximum"))
+               : parse_limits(text, base);
   if (!r) {
     error e = r.error();
     e.source = file.string();
@@ -559,10 +638,11 @@ inline result<limit_config> load_limits(const std::filesystem::path& file, const
 
 /// How to write a limit document.
 struct write_options {
-  /// When set, write only what differs from this base: the document then reads back to the
-  /// same limits *over this base*. Per-key entries are always written (possibly as {}); an
-  /// entry the base has and the written set lacks cannot be expressed (a file only adds).
-  const limit_config* relative_to = nullptr;
+  /// When set, write only what differs from this base (a limit_config or a libp2p::limits): the
+  /// document then reads back to the same limits *over this base*. Per-key entries are always
+  /// written (possibly as {}); an entry the base has and the written set lacks cannot be
+  /// expressed (a file only adds).
+  std::optional<limit_config> relative_to;
 };
 
 /// The limit document for `c`: every scope with every resource it accounts, "unlimited" and
@@ -571,13 +651,13 @@ struct write_options {
 inline nlohmann::ordered_json to_json(const limit_config& c, const write_options& opt = {}) {
   using namespace libp2p;
   nlohmann::ordered_json doc = nlohmann::ordered_json::object();
-  const libp2p::limits* rel = opt.relative_to != nullptr ? &opt.relative_to->limits : nullptr;
+  const libp2p::limits* rel = opt.relative_to ? &opt.relative_to->limits : nullptr;
   detail::write_kind<system_scope>(doc, c.limits, rel);
   detail::write_kind<transient_scope>(doc, c.limits, rel);
   auto allow = [&](const char* name, const std::optional<limit>& l, const std::optional<limit>& base_l, const limit& fallback) {
     if (!l) return;
     const limit* start = nullptr;
-    if (opt.relative_to != nullptr) start = base_l ? &*base_l : &fallback;
+    if (opt.relative_to) start = base_l ? &*base_l : &fallback;
     doc[name] = detail::scope_json<system_scope>(*l, start);
   };
   allow("AllowlistedSystem", c.allowlisted_system, opt.relative_to ? opt.relative_to->allowlisted_system : std::nullopt,
@@ -656,16 +736,9 @@ inline bool equivalent(const limit_config& a, const limit_config& b) {
          a.allowlisted_transient == b.allowlisted_transient;
 }
 
-/// libp2p::sanity_report() of the limits, plus a note for each allowlist scope given (rcmgr has
-/// no allowlist, so they have no effect).
-inline std::vector<libp2p::finding> sanity_report(const limit_config& c) {
-  auto out = libp2p::sanity_report(c.limits);
-  for (const auto& [name, l] : {std::pair{"AllowlistedSystem", &c.allowlisted_system},
-                                std::pair{"AllowlistedTransient", &c.allowlisted_transient}})
-    if (l->has_value())
-      out.push_back({libp2p::severity::info, libp2p::check::ignored_setting, name, "",
-                     "ignored: rcmgr has no allowlist; these limits are kept only so the file writes back unchanged"});
-  return out;
-}
+/// libp2p::sanity_report() of the limits. AllowlistedSystem and AllowlistedTransient are the
+/// limits of rcmgr::gated_resource_manager's allowlisted scopes (config::gated_limits() in
+/// rcmgr/config/gating.hpp), not settings without effect.
+inline std::vector<libp2p::finding> sanity_report(const limit_config& c) { return libp2p::sanity_report(c.limits); }
 
 }  // namespace rcmgr::config

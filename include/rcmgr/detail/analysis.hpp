@@ -4,11 +4,32 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 #include "rcmgr/detail/kind_traits.hpp"
 #include "rcmgr/detail/meta.hpp"
+
+namespace rcmgr::detail {
+/// A std::array indexed by any integer type. The analysis works on kind and edge indices as
+/// int (-1 means "none"); this keeps every subscript free of sign-conversion casts (users build
+/// with -Wsign-conversion, and the headers must stay quiet under it).
+template <class T, std::size_t N>
+struct int_indexed : std::array<T, N> {
+  template <class I>
+    requires std::is_integral_v<I>
+  constexpr T& operator[](I i) noexcept {
+    return std::array<T, N>::operator[](static_cast<std::size_t>(i));
+  }
+  template <class I>
+    requires std::is_integral_v<I>
+  constexpr const T& operator[](I i) const noexcept {
+    return std::array<T, N>::operator[](static_cast<std::size_t>(i));
+  }
+};
+}  // namespace rcmgr::detail
 
 namespace rcmgr {
 template <class Child, class Parent, class Binding>
@@ -28,7 +49,7 @@ constexpr int popcount(mask_t m) noexcept {
   return n;
 }
 
-enum class bind_kind : std::uint8_t { at_open, late, after, until, view, invalid };
+enum class bind_kind : std::uint8_t { at_open, late, after, until, view, instead, invalid };
 
 struct kind_desc {
   bool is_kind = false;
@@ -75,6 +96,7 @@ template <class... Ks> struct binding_desc<at_open, Ks...> { static constexpr bi
 template <class... Ks> struct binding_desc<late, Ks...> { static constexpr bind_kind b = bind_kind::late; static constexpr int q = -1; };
 template <class Q, class... Ks> struct binding_desc<after<Q>, Ks...> { static constexpr bind_kind b = bind_kind::after; static constexpr int q = index_of<Q, Ks...>(); };
 template <class Q, class... Ks> struct binding_desc<until<Q>, Ks...> { static constexpr bind_kind b = bind_kind::until; static constexpr int q = index_of<Q, Ks...>(); };
+template <class Q, class... Ks> struct binding_desc<instead_of<Q>, Ks...> { static constexpr bind_kind b = bind_kind::instead; static constexpr int q = index_of<Q, Ks...>(); };
 
 template <class E, class... Ks>
 struct edge_parts {  // not an edge<...>
@@ -88,7 +110,8 @@ struct edge_parts<edge<C, P, B>, Ks...> {
   static constexpr bool is_edge = true;
   static constexpr edge_desc desc{index_of<C, Ks...>(), index_of<P, Ks...>(), binding_desc<B, Ks...>::b,
                                   binding_desc<B, Ks...>::q, binding_desc<B, Ks...>::b == bind_kind::after ||
-                                                                 binding_desc<B, Ks...>::b == bind_kind::until};
+                                                                 binding_desc<B, Ks...>::b == bind_kind::until ||
+                                                                 binding_desc<B, Ks...>::b == bind_kind::instead};
 };
 
 enum class problem_code : std::uint8_t {
@@ -116,11 +139,14 @@ enum class problem_code : std::uint8_t {
   keyed_through_owner,      // a child, b keyed parent also reached through the owner
   too_many_late,            // a child
   limit_above_parent,       // a child, b parent
+  alternative_not_singleton,  // a child, b the alternative or primary kind of an instead_of<> edge
+  limit_unaccounted,        // a: a kind whose static_limit sets a resource it does not account
 };
 
 struct problem {
   problem_code code = problem_code::none;
   int a = -1, b = -1, e = -1;
+  int r = 0;  ///< the resource involved, as a `resource` value (for problems about a resource)
 };
 
 /// Everything known about a topology, as integers.
@@ -137,8 +163,8 @@ template <class... Ks, class... Es>
 struct graph<type_list<Ks...>, type_list<Es...>> {
   static constexpr int n = sizeof...(Ks);
   static constexpr int m = sizeof...(Es);
-  static constexpr std::array<kind_desc, n> kinds{describe_kind<Ks, Ks...>()...};
-  static constexpr std::array<edge_desc, m> edges{edge_parts<Es, Ks...>::desc...};
+  static constexpr int_indexed<kind_desc, std::size_t(n)> kinds{describe_kind<Ks, Ks...>()...};
+  static constexpr int_indexed<edge_desc, std::size_t(m)> edges{edge_parts<Es, Ks...>::desc...};
 
   static constexpr bool is_owner_edge(const edge_desc& e) {
     return kinds[e.parent].shape == kind_shape::per_object;
@@ -179,7 +205,7 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
   // ---- per-object kinds: late binding ----
   struct late_list {
     int count = 0;
-    std::array<int, max_late + 1> parent{};
+    int_indexed<int, std::size_t(max_late) + 1> parent{};
   };
   static constexpr late_list late_parents(int i) {
     late_list l;
@@ -201,7 +227,14 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
       if (e.child == i && (e.b == bind_kind::late || e.b == bind_kind::after || e.b == bind_kind::until)) return true;
     return false;
   }
-  static constexpr int state_count(int i) { return 1 << late_parents(i).count; }
+  /// The state bit of the alternative scopes (instead_of<> edges), after the late bits; -1 when
+  /// the kind has none.
+  static constexpr int alt_bit(int i) {
+    for (const auto& e : edges)
+      if (e.child == i && e.b == bind_kind::instead) return late_parents(i).count;
+    return -1;
+  }
+  static constexpr int state_count(int i) { return 1 << (late_parents(i).count + (alt_bit(i) >= 0 ? 1 : 0)); }
   static constexpr int owner(int i) {
     for (const auto& e : edges)
       if (e.child == i && kinds[e.parent].shape == kind_shape::per_object) return e.parent;
@@ -252,6 +285,13 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
   /// whatever its owner charges): direct parents and their ancestors, deduplicated.
   static constexpr mask_t flat(int i, unsigned s) {
     if (kinds[i].shape != kind_shape::per_object) return static_closure(i);
+    if (const int a = alt_bit(i); a >= 0 && (s & (1u << a))) {
+      // The alternative scopes: the regular set with each instead_of<Primary> swapped for its Alt.
+      mask_t r = flat(i, s & ~(1u << a));
+      for (const auto& e : edges)
+        if (e.child == i && e.b == bind_kind::instead && (r & bit(e.q))) r = (r & ~bit(e.q)) | bit(e.parent);
+      return r;
+    }
     mask_t d = direct(i, s), r = d;
     for (int j = 0; j < n; ++j)
       if (d & bit(j)) r |= static_closure(j);
@@ -292,8 +332,8 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
   /// Height: 0 for kinds with no parents, else 1 + the highest parent. A view counts its two
   /// components as parents: it has no edges of its own, but it is narrower than either (a
   /// protocol-peer scope is one peer's share of a protocol), so it must be checked before them.
-  static constexpr std::array<int, n> heights() {
-    std::array<int, n> h{};
+  static constexpr int_indexed<int, std::size_t(n)> heights() {
+    int_indexed<int, std::size_t(n)> h{};
     for (int round = 0; round < n; ++round) {
       for (const auto& e : edges)
         if (e.child >= 0 && e.parent >= 0 && e.child != e.parent && h[e.child] < h[e.parent] + 1) h[e.child] = h[e.parent] + 1;
@@ -306,10 +346,10 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
   /// The charge order: children before parents (the narrowest scope refuses first and the
   /// shared roots are touched last), ties broken by declaration order. It is a topological order
   /// of the DAG, and so also a deadlock-free lock order should one ever be needed.
-  static constexpr std::array<int, n> order() { return order_table<graph>; }
-  static constexpr std::array<int, n> compute_order() {
+  static constexpr int_indexed<int, std::size_t(n)> order() { return order_table<graph>; }
+  static constexpr int_indexed<int, std::size_t(n)> compute_order() {
     auto h = heights();
-    std::array<int, n> o{};
+    int_indexed<int, std::size_t(n)> o{};
     int k = 0;
     int maxh = 0;
     for (int i = 0; i < n; ++i) maxh = h[i] > maxh ? h[i] : maxh;
@@ -321,7 +361,7 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
   /// Kind indices of mask m in charge order.
   template <mask_t M>
   static constexpr auto ordered() {
-    std::array<int, popcount(M)> r{};
+    int_indexed<int, std::size_t(popcount(M))> r{};
     int k = 0;
     for (int i : order())
       if (M & bit(i)) r[k++] = i;
@@ -340,13 +380,26 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
     return r;
   }
 
+  /// The first resource the child accounts and the parent does not.
+  static constexpr int missing_resource(resource_set child, resource_set parent) {
+    for (int r = 0; r < 4; ++r)
+      if (child.contains(resource(r)) && !parent.contains(resource(r))) return r;
+    return 0;
+  }
+  /// The first resource the child accounts whose static limit is above the parent's.
+  static constexpr int exceeding_resource(const limit& c, const limit& p, resource_set acc) {
+    for (int r = 0; r < 4; ++r)
+      if (acc.contains(resource(r)) && exceeds(c, p, resource_set{static_cast<std::uint8_t>(1u << r)})) return r;
+    return 0;
+  }
+
   static constexpr problem first_problem() {
     if (n > max_kinds) return {problem_code::too_many_kinds};
     for (int i = 0; i < n; ++i)
       if (!kinds[i].is_kind) return {problem_code::not_a_kind, i};
     // duplicates: index_of finds the first occurrence
     {
-      constexpr std::array<int, n> first{index_of<Ks, Ks...>()...};
+      constexpr int_indexed<int, std::size_t(n)> first{index_of<Ks, Ks...>()...};
       for (int i = 0; i < n; ++i)
         if (first[i] != i) return {problem_code::duplicate_kind, i};
     }
@@ -368,7 +421,7 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
     for (const auto& e : edges) {
       const auto& c = kinds[e.child];
       const auto& p = kinds[e.parent];
-      if (!p.acc.includes(c.acc)) return {problem_code::parent_lacks_resource, e.child, e.parent};
+      if (!p.acc.includes(c.acc)) return {problem_code::parent_lacks_resource, e.child, e.parent, -1, missing_resource(c.acc, p.acc)};
       if (c.shape != kind_shape::per_object) {
         if (p.shape != kind_shape::singleton) return {problem_code::shared_kind_parent, e.child, e.parent};
         if (e.b != bind_kind::at_open) return {problem_code::shared_kind_late_edge, e.child, e.parent};
@@ -413,15 +466,24 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
         if (e.child == i && kinds[e.parent].shape != kind_shape::singleton && !is_owner_edge(e) && (cover & bit(e.parent)))
           return {problem_code::keyed_through_owner, i, e.parent};
     }
+    for (const auto& e : edges)
+      if (e.b == bind_kind::instead) {
+        if (kinds[e.child].shape != kind_shape::per_object || kinds[e.parent].shape != kind_shape::singleton)
+          return {problem_code::alternative_not_singleton, e.child, e.parent};
+        if (kinds[e.q].shape != kind_shape::singleton) return {problem_code::alternative_not_singleton, e.child, e.q};
+      }
     for (const auto& e : edges) {
       const auto& c = kinds[e.child];
       const auto& p = kinds[e.parent];
       if (c.constant_limit && p.constant_limit && exceeds(c.climit, p.climit, c.acc))
-        return {problem_code::limit_above_parent, e.child, e.parent};
+        return {problem_code::limit_above_parent, e.child, e.parent, -1, exceeding_resource(c.climit, p.climit, c.acc)};
     }
+    for (int i = 0; i < n; ++i)
+      if (kinds[i].constant_limit && !limit_problem(kinds[i].climit, kinds[i].acc).empty())
+        return {problem_code::limit_unaccounted, i};
     return {};
   }
-  static constexpr std::array<bool, m> is_edge{edge_parts<Es, Ks...>::is_edge...};
+  static constexpr int_indexed<bool, std::size_t(m)> is_edge{edge_parts<Es, Ks...>::is_edge...};
 };
 
 }  // namespace rcmgr::detail

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <new>
 #include <string>
@@ -21,8 +22,10 @@
 #include <vector>
 
 #include "rcmgr/detail/counters.hpp"
+#include "rcmgr/detail/key_check.hpp"
 #include "rcmgr/detail/kind_traits.hpp"
 #include "rcmgr/detail/limit_store.hpp"
+#include "rcmgr/detail/live_handles.hpp"
 #include "rcmgr/detail/meta.hpp"
 #include "rcmgr/detail/siphash.hpp"
 #include "rcmgr/detail/storage.hpp"
@@ -67,18 +70,6 @@ struct node;
 
 struct no_owner {};
 
-/// Text form of a key, for messages.
-template <class Key>
-std::string_view key_text(const Key& k, std::string& buf) {
-  if constexpr (std::is_convertible_v<const Key&, std::string_view>) {
-    (void)buf;
-    return std::string_view(k);
-  } else {
-    buf = to_string(k);
-    return buf;
-  }
-}
-
 /// Calls f with the text form of a key. A std::string exists only for keys that need
 /// to_string(): naming a scope in an error then uses no string at all for kinds without keys or
 /// with text keys, and a firmware that never allocates does not even link operator delete.
@@ -115,6 +106,7 @@ struct node<Core, K> {
   bool done = false;
   [[no_unique_address]] std::array<void*, std::size_t(slot_count)> parents{};  ///< keyed and view parents, by G::slot
   [[no_unique_address]] owner_ptr owner{};
+  [[no_unique_address]] typename kind_traits<K>::carried data{};  ///< carries<T>; empty otherwise
 };
 
 /// A span: memory only, reserving through its owner.
@@ -149,9 +141,14 @@ struct node<Core, K> {
   typename policy::template cell<std::int64_t> direct_memory{};
 };
 
+/// Where a keyed or view node reads its limit: the kind's default store (which lives with the
+/// manager) or, when its key has an override, the node's own store `own`, which lives exactly as
+/// long as the node. No store a reservation can reach is ever freed while it could read it, so
+/// reloading limits keeps nothing behind.
 template <class Core, class K, bool Stored = !kind_traits<K>::constant_limit>
 struct limit_ptr {
   using store = const typename Core::template limit_store_of<K>*;
+  typename Core::template limit_store_of<K> own{};  ///< this key's override, when `ptr` points here
   // A store made by set_limit(key, l) is filled in by one thread and read by reservations on
   // others: publish the pointer with release and read it with acquire (a plain load on x86),
   // so a reader never sees the pointer before the values behind it.
@@ -221,6 +218,26 @@ bool keys_equal(const A& a, const B& b) noexcept {
     return std::string_view(a) == std::string_view(b);
   else return a == b;
 }
+// The hooks of carries<T> and instead_of<> (connection gating) are all `if constexpr` on the
+// kind, so a kind without them compiles as if they did not exist. tests/codegen checks it by
+// compiling a session with RCMGR_DETAIL_WITHOUT_SCOPE_HOOKS (which removes them) and without,
+// and requiring the same bytes.
+#ifdef RCMGR_DETAIL_WITHOUT_SCOPE_HOOKS
+inline constexpr bool scope_hooks = false;
+#else
+inline constexpr bool scope_hooks = true;
+#endif
+
+/// The data of open_carrying, passed to open() as its only argument.
+template <class T>
+struct carry_init {
+  T* data;
+};
+template <class T>
+struct is_carry_init : std::false_type {};
+template <class T>
+struct is_carry_init<carry_init<T>> : std::true_type {};
+
 template <class Core, class K, kind_shape S = kind_traits<K>::shape>
 struct kind_state;
 
@@ -239,9 +256,8 @@ struct kind_state<Core, K, kind_shape::per_object> {
 template <int I>
 struct no_member {};
 
-/// Keyed and view kinds: a table of live nodes, the default limit, and per-key overrides.
-/// Override stores are never freed while the manager lives (a reservation may be reading one
-/// without a lock); replaced ones are parked in `retired`.
+/// Keyed and view kinds: a table of live nodes, the default limit, and per-key overrides (plain
+/// values: a live node copies its key's override into its own store, see limit_ptr).
 template <class Core, class K, kind_shape S>
   requires(S == kind_shape::keyed || S == kind_shape::view)
 struct kind_state<Core, K, S> {
@@ -252,14 +268,12 @@ struct kind_state<Core, K, S> {
 
   mutable typename Core::policy::mutex mu;  ///< guards table, pool, and the limit fields below
   typename storage::template table<node_type> table;
-  typename storage::template shared_store<sizeof(node_type), alignof(node_type)> pool;
+  typename storage::template shared_store<node_type> pool;
   store lim;
-  // Kinds with compile-time limits have no per-key limits: no map and no vector, so that a
-  // heap-free firmware does not even link their (de)allocation code.
-  [[no_unique_address]] std::conditional_t<kind_traits<K>::constant_limit, no_member<0>,
-                                           std::unordered_map<okey, std::unique_ptr<store>, any_key_hash, std::equal_to<>>>
-      overrides;
-  [[no_unique_address]] std::conditional_t<kind_traits<K>::constant_limit, no_member<1>, std::vector<std::unique_ptr<store>>> retired;
+  // Kinds with compile-time limits have no per-key limits: no map, so that a heap-free
+  // firmware does not even link its (de)allocation code.
+  using override_map = std::unordered_map<okey, typename kind_traits<K>::limit_type, any_key_hash, std::equal_to<>>;
+  [[no_unique_address]] std::conditional_t<kind_traits<K>::constant_limit, no_member<0>, override_map> overrides;
   kind_state() : table(Core::table_capacity) {}
 };
 
@@ -272,7 +286,7 @@ struct object_store_for {
 template <class Core, class K>
   requires(is_per_object<K> && !kind_traits<K>::is_span)
 struct object_store_for<Core, K> {
-  using type = typename storage_traits<typename Core::policy>::template object_store<sizeof(node<Core, K>), alignof(node<Core, K>)>;
+  using type = typename storage_traits<typename Core::policy>::template object_store<node<Core, K>>;
 };
 
 /// What the stores of a manager hold (see basic_resource_manager::storage_stats()).
@@ -318,10 +332,14 @@ class core<Topology, Policy, type_list<Ks...>> {
 
   observer_type& observer() noexcept { return observer_; }
 
+  /// Installs `limits` as given (the manager checks them first). Under exceptions, running out
+  /// of memory for the per-key overrides throws std::bad_alloc.
   // The seed mixes in this object's address only, as an integer: g++ -O2 warns
   // (maybe-uninitialized) about a pointer to the object under construction passed as const void*.
   explicit core(const limit_set<Topology>& limits) : seed_(initial_seed(reinterpret_cast<std::uintptr_t>(this))) {
-    (apply_kind_limits<Ks>(limits, true), ...);
+    std::tuple<prepared_overrides<Ks>...> next;
+    (prepare_kind<Ks>(limits, std::get<std::size_t(index<Ks>)>(next), true), ...);
+    (commit_kind_limits<Ks>(limits, std::get<std::size_t(index<Ks>)>(next), true), ...);
   }
   core(const core&) = delete;
   core& operator=(const core&) = delete;
@@ -335,10 +353,37 @@ class core<Topology, Policy, type_list<Ks...>> {
     }
   }
   ~core() {
+    // Debug builds: handles or references still alive would reach freed memory when they end.
+    live_.check([](std::size_t k) {
+      return std::pair{name_at(int(k)), graph::kinds[k].shape == kind_shape::per_object};
+    });
     // Free what the tables still hold: scopes pinned by memory nobody released, or by handles
     // that outlive the manager (a caller bug; such handles must not be used afterwards).
     (destroy_table<Ks>(), ...);
   }
+
+  // ---- live handles and references (counted in debug builds only) ----
+  // A span is counted under the kind at the root of its owner chain: spans of spans have no
+  // index of their own (their owner is a span too).
+  template <class K>
+  struct live_kind {
+    using type = K;
+  };
+  template <class K>
+    requires(kind_traits<K>::is_span)
+  struct live_kind<K> {
+    using type = typename live_kind<typename K::owner>::type;
+  };
+  template <class K>
+  void live_opened() noexcept {
+    static_assert(index<typename live_kind<K>::type> >= 0, "internal: a live handle's kind is not in the topology");
+    live_.opened(std::size_t(index<typename live_kind<K>::type>), kind_traits<K>::is_span);
+  }
+  template <class K>
+  void live_closed() noexcept {
+    live_.closed(std::size_t(index<typename live_kind<K>::type>), kind_traits<K>::is_span);
+  }
+  void set_outlived_handler(outlived_handler h, void* user) noexcept { live_.set_handler(h, user); }
 
   // ---- lookup ----
   template <class K>
@@ -352,6 +397,11 @@ class core<Topology, Policy, type_list<Ks...>> {
   template <class K>
     requires(kind_traits<K>::shape == kind_shape::singleton)
   node_t<K>& singleton() noexcept {
+    return state<K>().n;
+  }
+  template <class K>
+    requires(kind_traits<K>::shape == kind_shape::singleton)
+  const node_t<K>& singleton() const noexcept {
     return state<K>().n;
   }
 
@@ -557,7 +607,7 @@ class core<Topology, Policy, type_list<Ks...>> {
           ++c;
       return c;
     }();
-    std::array<int, count> r{};
+    int_indexed<int, std::size_t(count)> r{};
     int k = 0;
     for (const auto& e : graph::edges)
       if (e.child == i && (e.b == bind_kind::at_open || e.b == bind_kind::until) &&
@@ -566,12 +616,26 @@ class core<Topology, Policy, type_list<Ks...>> {
     return r;
   }
 
+  /// open<K>, with the data the scope carries (carries<T>) set before it is charged. When the
+  /// regular scopes refuse and the kind has alternative scopes (instead_of<> edges), the data is
+  /// asked whether to retry there (take_alternative()). If the open fails, on_end() is called.
+  /// (It goes through open() with the data as its only argument, so that open() compiles for
+  /// every other call exactly as it would without this feature.)
+  template <class K, class Data>
+  result<node_t<K>*> open_carrying(Data&& data, direction dir, bool use_fd) {
+    static_assert(open_parent_indices<K>().size() == 0,
+                  "open_carrying<K>: a kind opened with data cannot name keyed parents or an owner at open");
+    std::remove_cvref_t<Data> d(std::forward<Data>(data));
+    return open<K>(dir, use_fd, carry_init<std::remove_cvref_t<Data>>{&d});
+  }
+
   template <class K, class... Args>
   result<node_t<K>*> open(direction dir, bool use_fd, Args&&... args) {
     static_assert(is_per_object<K> && !kind_traits<K>::is_span,
                   "open<K>: only per-object kinds are opened; view singleton and keyed kinds with view<K>()");
     constexpr auto parents = open_parent_indices<K>();
-    static_assert(sizeof...(Args) == parents.size(),
+    constexpr bool carrying = scope_hooks && (is_carry_init<std::remove_cvref_t<Args>>::value || ...);
+    static_assert(sizeof...(Args) == parents.size() + (carrying ? 1u : 0u),
                   "open<K>: give one argument per keyed parent (its key) and per owner (its handle), in edge order");
     if (closed_.load()) {
       error e;
@@ -582,6 +646,10 @@ class core<Topology, Policy, type_list<Ks...>> {
     void* mem = object_store<K>().allocate();
     if (mem == nullptr) {
       error e = storage_error<K>(store_exhausted);
+      if constexpr (carrying) {
+        // the data was never stored: let it release what it holds (a gated connection's ticket)
+        if constexpr (requires { (args.data->on_end(), ...); }) (args.data->on_end(), ...);
+      }
       notify_open<K>(&e, nullptr, dir, use_fd);
       return e;
     }
@@ -589,8 +657,19 @@ class core<Topology, Policy, type_list<Ks...>> {
     // bind the parents named at open
     error bind_err;
     mask_t created = 0;  // keyed parents this call created
+#ifdef RCMGR_DETAIL_WITHOUT_SCOPE_HOOKS
     bool bound = bind_open_parents<K>(*n, bind_err, created, std::make_index_sequence<parents.size()>{},
                                       std::forward<Args>(args)...);
+#else
+    bool bound;
+    if constexpr (carrying) {
+      n->data = std::move(*(args.data, ...));
+      bound = true;
+    } else {
+      bound = bind_open_parents<K>(*n, bind_err, created, std::make_index_sequence<parents.size()>{},
+                                   std::forward<Args>(args)...);
+    }
+#endif
     if (bound && !bind_views<K, 0u, 0u>(*n, bind_err)) bound = false;
     if (!bound) {
       if (is_storage_error(bind_err.code)) {
@@ -598,6 +677,7 @@ class core<Topology, Policy, type_list<Ks...>> {
         discard_created_parents<K>(*n, created);
       }
       unbind<K>(*n, 0);
+      if constexpr (carrying) carried_end<K>(*n);
       destroy_object<K>(n);
       notify_open<K>(&bind_err, nullptr, dir, use_fd);
       return bind_err;
@@ -614,8 +694,15 @@ class core<Topology, Policy, type_list<Ks...>> {
     if constexpr (unit.contains(resource::fd)) a.fd = use_fd ? 1 : 0;
     if constexpr (unit.bits != 0) {
       auto r = charge<K, unit>(*n, a, priority::always);
+      if constexpr (carrying && graph::alt_bit(index<K>) >= 0) {
+        if (!r && n->data.take_alternative()) {
+          n->state = static_cast<std::uint8_t>(1u << graph::alt_bit(index<K>));
+          r = charge<K, unit>(*n, a, priority::always);
+        }
+      }
       if (!r) {
         unbind<K>(*n, 0);
+        if constexpr (carrying) carried_end<K>(*n);
         destroy_object<K>(n);
         notify_open<K>(&r.error(), nullptr, dir, use_fd);
         return r.error();
@@ -677,6 +764,15 @@ class core<Topology, Policy, type_list<Ks...>> {
     if (n.done) return state_error<K>(n, errc::scope_closed, "the scope has ended");
     if (n.state & (1u << b)) return state_error<K>(n, errc::already_attached, attached_text<P>());
     if (!prerequisites_met<K, P>(n.state)) return state_error<K>(n, errc::not_attached, prerequisite_text<K, P>());
+    if constexpr (keyed) {
+      if (const key_problem kp = key_problem_of<P>(key...)) return key_error(kind_traits<P>::name, kp);
+    }
+    if constexpr (scope_hooks && graph::alt_bit(i) >= 0 && !std::is_same_v<typename kind_traits<K>::carried, no_carry>) {
+      // A scope in its alternative scopes whose data says it no longer belongs there (libp2p:
+      // an allowlist entry naming another peer) moves to the regular ones first, or is refused.
+      if ((n.state & (1u << graph::alt_bit(i))) && !n.data.template keep_alternative<P>(key...))
+        if (auto r = leave_alternative<K>(n); !r) return r;
+    }
     return dispatch_state<K>(n.state, [&](auto s) -> result<void> {
       constexpr unsigned S = decltype(s)::value;
       constexpr unsigned S2 = S | (1u << b);
@@ -715,10 +811,46 @@ class core<Topology, Policy, type_list<Ks...>> {
     });
   }
 
+  /// Moves a scope from its alternative scopes to the regular ones, all or nothing: its usage is
+  /// charged to the regular scopes it lacks (priority always), then released from the others.
+  template <class K>
+  result<void> leave_alternative(node_t<K>& n) noexcept {
+    constexpr int i = index<K>;
+    constexpr unsigned alt = 1u << graph::alt_bit(i);
+    return dispatch_state<K>(n.state, [&](auto s) -> result<void> {
+      constexpr unsigned S = decltype(s)::value;
+      if constexpr (!(S & alt)) {
+        return {};
+      } else {
+        constexpr unsigned S2 = S & ~alt;
+        constexpr mask_t added = graph::flat(i, S2) & ~graph::flat(i, S);
+        constexpr mask_t removed = graph::flat(i, S) & ~graph::flat(i, S2);
+        const amount u = n.rc.snapshot();
+        auto r = charge_mask<K, added, kind_traits<K>::accounted>(n, u, priority::always);
+        if (!r) return r;
+        uncharge_mask<K, removed, kind_traits<K>::accounted>(n, u);
+        n.state = static_cast<std::uint8_t>(S2);
+        return {};
+      }
+    });
+  }
+  /// True when a per-object scope is charged to its alternative scopes (instead_of<> edges).
+  template <class K>
+  static bool in_alternative(const node_t<K>& n) noexcept {
+    if constexpr (graph::alt_bit(index<K>) >= 0) return (n.state >> graph::alt_bit(index<K>)) & 1u;
+    else return (void)n, false;
+  }
+  template <class K>
+  static void carried_end(node_t<K>& n) noexcept {
+    if constexpr (requires { n.data.on_end(); }) n.data.on_end();
+    else (void)n;
+  }
+
   /// done(): release everything the node holds from everything it was charged to.
   template <class K>
   void end(node_t<K>& n) noexcept {
     if (n.done) return;
+    if constexpr (scope_hooks && is_per_object<K> && !kind_traits<K>::is_span) carried_end<K>(n);
     constexpr resource_set acc = kind_traits<K>::accounted;
     const amount u = n.rc.snapshot();
     if constexpr (notifies<K>(scope_event::type::ended)) {
@@ -920,7 +1052,7 @@ class core<Topology, Policy, type_list<Ks...>> {
 #else
         n = ::new (mem) node_t<K>(key, h);
 #endif
-        if constexpr (!kind_traits<K>::constant_limit) n->lim.publish(store_for<K>(ks, n->key));
+        if constexpr (!kind_traits<K>::constant_limit) bind_limit<K>(ks, *n, n->key);
         ks.table.insert(h, n);
         if (created != nullptr) *created = true;
       }
@@ -987,7 +1119,7 @@ class core<Topology, Policy, type_list<Ks...>> {
       n = ::new (mem) node_t<V>(a, b, h);
       add_ref<typename node_t<V>::first_kind>(a);
       add_ref<typename node_t<V>::second_kind>(b);
-      if constexpr (!kind_traits<V>::constant_limit) n->lim.publish(store_for<V>(ks, a->key));
+      if constexpr (!kind_traits<V>::constant_limit) bind_limit<V>(ks, *n, a->key);
       ks.table.insert(h, n);
     }
     n->refs.fetch_add(1);
@@ -1044,52 +1176,121 @@ class core<Topology, Policy, type_list<Ks...>> {
   }
 
   // ---- limits ----
-  /// Replaces the limits of every kind limited by rcmgr::limit. Compile-time limits have nothing
-  /// to replace, and user-defined limit types are fixed at construction: they are stored as
-  /// given, and replacing one while another thread reads it would be a data race.
-  void apply_limits(const limit_set<Topology>& ls) { (apply_kind_limits<Ks>(ls, false), ...); }
+  /// Replaces the limits of every kind limited by rcmgr::limit, all or nothing: a limit set
+  /// holding a refused value is refused (invalid_argument), and every allocation the new per-key
+  /// overrides need is made before anything changes (out_of_memory otherwise). Compile-time
+  /// limits have nothing to replace, and user-defined limit types are fixed at construction:
+  /// they are stored as given, and replacing one while another thread reads it would be a race.
+  result<void> apply_limits(const limit_set<Topology>& ls) {
+    if (auto c = ls.check(); !c) return c;
+    std::tuple<prepared_overrides<Ks>...> next;
+    if (!prepare_overrides(ls, next, false)) return out_of_memory_error();
+    (commit_kind_limits<Ks>(ls, std::get<std::size_t(index<Ks>)>(next), false), ...);
+    return {};  // the replaced override maps are freed here, outside every lock
+  }
 
   template <class K>
-  void apply_kind_limits(const limit_set<Topology>& ls, bool initial) {
+  static error out_of_memory_error() noexcept {
+    error e;
+    e.code = errc::out_of_memory;
+    e.scope = scope_name(kind_traits<K>::name);
+    e.detail = "no memory for the new limits; nothing was changed";
+    return e;
+  }
+  static error out_of_memory_error() noexcept {
+    error e;
+    e.code = errc::out_of_memory;
+    e.detail = "no memory for the new limits; nothing was changed";
+    return e;
+  }
+
+  template <class K>
+  static constexpr bool has_override_map = (kind_traits<K>::shape == kind_shape::keyed || kind_traits<K>::shape == kind_shape::view) &&
+                                           !kind_traits<K>::constant_limit;
+  struct no_override_map {};
+  template <class K, bool = has_override_map<K>>
+  struct override_map_of {
+    using type = no_override_map;
+  };
+  template <class K>
+  struct override_map_of<K, true> {
+    using type = typename kind_state<core, K>::override_map;
+  };
+  template <class K>
+  using prepared_overrides = typename override_map_of<K>::type;
+
+  /// Copies ls's per-key overrides into the maps the kinds will hold; false when memory ran out.
+  template <class Tuple>
+  static bool prepare_overrides(const limit_set<Topology>& ls, Tuple& next, bool initial) noexcept {
+#if defined(__cpp_exceptions)
+    try {
+#endif
+      (prepare_kind<Ks>(ls, std::get<std::size_t(index<Ks>)>(next), initial), ...);
+      return true;
+#if defined(__cpp_exceptions)
+    } catch (const std::bad_alloc&) {
+      return false;
+    }
+#endif
+  }
+  template <class K, class Map>
+  static void prepare_kind(const limit_set<Topology>& ls, Map& m, bool initial) {
+    if constexpr (has_override_map<K>) {
+      if (!initial && !kind_traits<K>::mutable_limit) return;
+      const auto& src = ls.template overrides<K>();
+      // reserve(0) still allocates a bucket array: a manager without per-key limits (a heap-free
+      // one) must not touch the heap here.
+      if (!src.empty()) m.reserve(src.size());
+      for (const auto& [k, l] : src) m.emplace(k, l);
+    } else {
+      (void)ls, (void)m, (void)initial;
+    }
+  }
+
+  /// Installs K's limits from ls and its prepared override map (which receives the old one).
+  /// Allocates nothing.
+  template <class K, class Map>
+  void commit_kind_limits(const limit_set<Topology>& ls, Map& m, bool initial) noexcept {
     using T = kind_traits<K>;
     if constexpr (!T::constant_limit) {
       if (!initial && !T::mutable_limit) return;
-      constexpr auto shape = T::shape;
-      if constexpr (shape == kind_shape::keyed || shape == kind_shape::view) {
+      if constexpr (has_override_map<K>) {
         auto& ks = state<K>();
         std::lock_guard lk(ks.mu);
         set_store(ks.lim, ls.template get<K>());
-        // The overrides become exactly ls's. Stores of keys that stay are updated in place
-        // (like set_limit(key, l)); only those of keys that go are retired, so re-applying the
-        // same set (a node re-reading its limit file) does not grow `retired`. Then point every
-        // live node at its store.
-        const auto& next = ls.template overrides<K>();
-        for (auto it = ks.overrides.begin(); it != ks.overrides.end();) {
-          if (next.find(it->first) == next.end()) {
-            ks.retired.push_back(std::move(it->second));
-            it = ks.overrides.erase(it);
-          } else {
-            ++it;
-          }
-        }
-        for (const auto& [k, l] : next) {
-          if (auto it = ks.overrides.find(k); it != ks.overrides.end()) set_store(*it->second, l);
-          else ks.overrides.emplace(k, std::make_unique<limit_store_of<K>>(l));
-        }
+        ks.overrides.swap(m);
         for (auto* n : ks.table) {
-          if constexpr (shape == kind_shape::keyed) n->lim.publish(store_for<K>(ks, n->key));
-          else n->lim.publish(store_for<K>(ks, n->a->key));
+          if constexpr (T::shape == kind_shape::keyed) bind_limit<K>(ks, *n, n->key);
+          else bind_limit<K>(ks, *n, n->a->key);
         }
       } else {
         set_store(state<K>().lim, ls.template get<K>());
       }
+    } else {
+      (void)ls, (void)m, (void)initial;
     }
   }
 
+  /// Points node n at its key's override (copied into the node's own store) or at the default.
+  /// Called under the kind's table lock.
+  template <class K, class KS, class Key>
+  static void bind_limit(KS& ks, node_t<K>& n, const Key& key) noexcept {
+    auto it = ks.overrides.find(key);
+    if (it == ks.overrides.end()) {
+      n.lim.publish(&ks.lim);
+      return;
+    }
+    set_store(n.lim.own, it->second);
+    n.lim.publish(&n.lim.own);
+  }
+
   template <class K>
-  void set_limit(const typename kind_traits<K>::limit_type& l) {
+  result<void> set_limit(const typename kind_traits<K>::limit_type& given) {
     static_assert(std::is_same_v<typename kind_traits<K>::limit_type, limit>,
                   "set_limit: only kinds limited by rcmgr::limit can change their limits at run time");
+    if (const auto why = detail::limit_problem_of<K>(given); !why.empty())
+      return detail::invalid_limit(kind_traits<K>::name, {}, why);
+    const limit l = canonical_limit(given, kind_traits<K>::accounted);
     if constexpr (kind_traits<K>::shape == kind_shape::keyed || kind_traits<K>::shape == kind_shape::view) {
       auto& ks = state<K>();
       std::lock_guard lk(ks.mu);
@@ -1097,30 +1298,47 @@ class core<Topology, Policy, type_list<Ks...>> {
     } else {
       state<K>().lim.set(l);
     }
+    return {};
   }
 
   template <class K, class Key>
-  void set_limit(const Key& key, const limit& l) {
+  result<void> set_limit(const Key& key, const limit& given) {
     static_assert(std::is_same_v<typename kind_traits<K>::limit_type, limit>,
                   "set_limit: only kinds limited by rcmgr::limit can change their limits at run time");
     static_assert(kind_traits<K>::shape == kind_shape::keyed || kind_traits<K>::shape == kind_shape::view,
                   "set_limit(key, limit): only keyed and view kinds have per-key limits");
+    using key_kind = typename override_key_kind<K>::type;
+    if (const key_problem kp = key_problem_of<key_kind>(key)) return key_error(kind_traits<K>::name, kp);
+    if (const auto why = detail::limit_problem_of<K>(given); !why.empty()) {
+      std::string buf;
+      return detail::invalid_limit(kind_traits<K>::name, key_text(key, buf), why);
+    }
+    const limit l = canonical_limit(given, kind_traits<K>::accounted);
     auto& ks = state<K>();
     std::lock_guard lk(ks.mu);
-    auto it = ks.overrides.find(key);
-    if (it != ks.overrides.end()) {
-      it->second->set(l);
-      return;
+#if defined(__cpp_exceptions)
+    try {
+#endif
+      ks.overrides.insert_or_assign(typename override_key_of<K>::type(key), l);  // strong guarantee
+#if defined(__cpp_exceptions)
+    } catch (const std::bad_alloc&) {
+      return out_of_memory_error<K>();
     }
-    auto* st = ks.overrides.emplace(typename override_key_of<K>::type(key), std::make_unique<limit_store_of<K>>(l))
-                   .first->second.get();
-    for (auto* n : ks.table) {
-      if constexpr (kind_traits<K>::shape == kind_shape::keyed) {
-        if (keys_equal(n->key, key)) n->lim.publish(st);
-      } else {
-        if (keys_equal(n->a->key, key)) n->lim.publish(st);
-      }
+#endif
+    if constexpr (kind_traits<K>::shape == kind_shape::keyed) {
+      using public_key = typename key_of<K>::type;
+      const auto find = [&](const auto& k) {
+        return ks.table.find(key_hash(k), [&](const node_t<K>& x) { return keys_equal(x.key, k); });
+      };
+      node_t<K>* n;
+      if constexpr (string_like<Key> || std::is_same_v<Key, public_key>) n = find(key);
+      else n = find(public_key(key));
+      if (n != nullptr) bind_limit<K>(ks, *n, n->key);
+    } else {
+      for (auto* n : ks.table)
+        if (keys_equal(n->a->key, key)) bind_limit<K>(ks, *n, n->a->key);
     }
+    return {};
   }
 
   template <class K>
@@ -1151,6 +1369,27 @@ class core<Topology, Policy, type_list<Ks...>> {
       for (const auto* n : ks.table)
         out.push_back({{typename key_of<A>::type(n->a->key), typename key_of<B>::type(n->b->key)}, n->rc.stat()});
       return out;
+    }
+  }
+
+  /// Usage of the live keyed scope of `key`, or nothing when there is none. Creates nothing.
+  template <class K, class Key>
+  std::optional<scope_stat> find_stat(const Key& key) const {
+    static_assert(kind_traits<K>::shape == kind_shape::keyed, "stat<K>(key): only keyed kinds have keys");
+    using public_key = typename key_of<K>::type;
+    if constexpr (!string_like<Key> && !std::is_same_v<Key, public_key>) {
+      return find_stat<K>(public_key(key));  // hash what the table stores, as acquire() does
+    } else {
+      using st = storage_traits<Policy>;
+      if constexpr (st::template length_checked<public_key>) {
+        if (std::string_view(key).size() > st::policy::key_capacity) return std::nullopt;  // never stored
+      }
+      const std::uint64_t h = key_hash(key);
+      const auto& ks = state<K>();
+      std::lock_guard lk(ks.mu);
+      const node_t<K>* n = ks.table.find(h, [&](const node_t<K>& x) { return keys_equal(x.key, key); });
+      if (n == nullptr) return std::nullopt;
+      return n->rc.stat();
     }
   }
 
@@ -1349,6 +1588,10 @@ class core<Topology, Policy, type_list<Ks...>> {
   bool bind_one(node_t<K>& n, error& err, mask_t& created, Arg&& arg) {
     using PK = kind_at<P>;
     if constexpr (kind_traits<PK>::shape == kind_shape::keyed) {
+      if (const key_problem kp = key_problem_of<PK>(arg)) {
+        err = key_error(kind_traits<PK>::name, kp);
+        return false;
+      }
       errc why{};
       bool fresh = false;
       auto* pn = acquire<PK>(arg, why, &fresh);
@@ -1512,11 +1755,6 @@ class core<Topology, Policy, type_list<Ks...>> {
     }
   }
 
-  template <class K, class KS, class Key>
-  const limit_store_of<K>* store_for(KS& ks, const Key& key) const {
-    auto it = ks.overrides.find(key);
-    return it != ks.overrides.end() ? it->second.get() : &ks.lim;
-  }
   template <class Store, class L>
   static void set_store(Store& st, const L& l) {
     if constexpr (requires { st.set(l); }) st.set(l);
@@ -1528,7 +1766,7 @@ class core<Topology, Policy, type_list<Ks...>> {
   hash_seed seed_;  ///< secret key of the keyed tables' hash
   std::tuple<kind_state<core, Ks>...> states_;
   std::tuple<typename object_store_for<core, Ks>::type...> object_stores_;
-  typename storage_traits<Policy>::template object_store<sizeof(span_node), alignof(span_node)> span_store_;
+  typename storage_traits<Policy>::template object_store<span_node> span_store_;
   typename Policy::template cell<bool> closed_{};
   typename Policy::template cell<std::uint64_t> over_releases_{};
   typename Policy::template cell<std::int64_t> over_released_bytes_{};
@@ -1536,6 +1774,7 @@ class core<Topology, Policy, type_list<Ks...>> {
   misuse_handler handler_ = nullptr;
   void* handler_user_ = nullptr;
   [[no_unique_address]] observer_type observer_{};
+  [[no_unique_address]] live_handles<track_live_handles, sizeof...(Ks)> live_{};
 };
 
 }  // namespace detail

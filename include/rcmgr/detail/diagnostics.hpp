@@ -16,12 +16,12 @@ template <class K> struct not_a_scope_kind { static_assert(always_false<K>, "rcm
 template <class K> struct kind_listed_twice { static_assert(always_false<K>, "rcmgr topology: a kind is listed twice in kinds<...>: remove the repetition"); };
 template <class E> struct not_an_edge { static_assert(always_false<E>, "rcmgr topology: after kinds<...>, every argument must be rcmgr::edge<Child, Parent[, Binding]>"); };
 template <class E> struct edge_names_a_kind_not_in_kinds { static_assert(always_false<E>, "rcmgr topology: an edge names a kind that is not listed in kinds<...>: add it there"); };
-template <class E> struct unknown_edge_binding { static_assert(always_false<E>, "rcmgr topology: the binding of an edge must be at_open, late, after<Q> or until<Q>"); };
+template <class E> struct unknown_edge_binding { static_assert(always_false<E>, "rcmgr topology: the binding of an edge must be at_open, late, after<Q>, until<Q> or instead_of<Q>"); };
 template <class E> struct binding_names_a_kind_not_in_kinds { static_assert(always_false<E>, "rcmgr topology: the Q of after<Q> or until<Q> is not listed in kinds<...>: add it there"); };
 template <class K> struct edge_to_itself { static_assert(always_false<K>, "rcmgr topology: an edge from a kind to itself: remove it"); };
 template <class C, class P> struct edge_declared_twice { static_assert(always_false<C>, "rcmgr topology: the same edge is declared twice: remove one"); };
 template <class K> struct cycle_through { static_assert(always_false<K>, "rcmgr topology: the edges form a cycle through this kind (a scope would be charged to itself): remove one of the edges on the cycle"); };
-template <class C, class P> struct parent_does_not_account_a_resource_of_child { static_assert(always_false<C>, "rcmgr topology: the child accounts a resource that its parent does not: add the resource to the parent's accounts<...> or remove it from the child's"); };
+template <class C, class P, resource R> struct parent_does_not_account_a_resource_of_child { static_assert(always_false<C>, "rcmgr topology: the child accounts a resource that its parent does not (the resource is the third template argument above): add the resource to the parent's accounts<...> or remove it from the child's"); };
 template <class C, class P> struct shared_kind_charged_to_non_singleton { static_assert(always_false<C>, "rcmgr topology: a singleton, keyed or view kind can only be charged to singleton kinds (it cannot know which instance of a keyed or per-object parent it belongs to): make the parent a singleton or remove the edge"); };
 template <class C, class P> struct shared_kind_with_late_edge { static_assert(always_false<C>, "rcmgr topology: only per-object kinds can bind edges late; a singleton, keyed or view kind is bound at open: drop the late/after/until binding"); };
 template <class C, class P> struct owner_edge_not_at_open { static_assert(always_false<C>, "rcmgr topology: an edge to a per-object parent (the child's owner) must be bound at open: drop the late/after/until binding"); };
@@ -33,7 +33,9 @@ template <class V, class A> struct view_component_not_keyed { static_assert(alwa
 template <class C, class V> struct view_component_not_a_parent { static_assert(always_false<C>, "rcmgr topology: a child charged to a view_of<A, B> kind must itself have edges to A and to B (at open or late): add them"); };
 template <class C, class P> struct parent_also_reached_through_owner { static_assert(always_false<C>, "rcmgr topology: the child is charged to this parent both directly and through its owner, and the two instances could differ: remove the direct edge"); };
 template <class C> struct too_many_late_edges { static_assert(always_false<C>, "rcmgr topology: a kind has more than 6 late parents: split it"); };
-template <class C, class P> struct static_limit_above_parent { static_assert(always_false<C>, "rcmgr topology: the child's static_limit is above its parent's for a resource the child accounts: lower the child's limit or raise the parent's"); };
+template <class C, class P> struct alternative_scope_not_a_singleton { static_assert(always_false<C>, "rcmgr topology: edge<Child, Alt, instead_of<Primary>> needs a per-object Child and singleton Alt and Primary: make them singletons or remove the edge"); };
+template <class C, class P, resource R> struct static_limit_above_parent { static_assert(always_false<C>, "rcmgr topology: the child's static_limit is above its parent's for a resource the child accounts (the resource is the third template argument above): lower the child's limit or raise the parent's"); };
+template <class K> struct static_limit_sets_unaccounted_resource { static_assert(always_false<K>, "rcmgr topology: the kind's static_limit sets a resource the kind does not account: leave that field unlimited (or 0), or add the resource to the kind's accounts<...>"); };
 // clang-format on
 }  // namespace rcmgr::diagnostic
 
@@ -47,11 +49,11 @@ struct kind_at_or_void<I, Ks...> { using type = nth<std::size_t(I), Ks...>; };
 
 struct no_problem {};
 
-template <problem_code C, class A, class B, class E>
+template <problem_code C, class A, class B, class E, resource R>
 struct report_for { using type = no_problem; };
 #define RCMGR_DETAIL_REPORT(code, ...) \
-  template <class A, class B, class E> \
-  struct report_for<problem_code::code, A, B, E> { using type = diagnostic::__VA_ARGS__; }
+  template <class A, class B, class E, resource R> \
+  struct report_for<problem_code::code, A, B, E, R> { using type = diagnostic::__VA_ARGS__; }
 RCMGR_DETAIL_REPORT(too_many_kinds, too_many_kinds<A>);
 RCMGR_DETAIL_REPORT(not_a_kind, not_a_scope_kind<A>);
 RCMGR_DETAIL_REPORT(duplicate_kind, kind_listed_twice<A>);
@@ -62,7 +64,7 @@ RCMGR_DETAIL_REPORT(binding_kind_not_listed, binding_names_a_kind_not_in_kinds<E
 RCMGR_DETAIL_REPORT(self_edge, edge_to_itself<A>);
 RCMGR_DETAIL_REPORT(duplicate_edge, edge_declared_twice<A, B>);
 RCMGR_DETAIL_REPORT(cycle, cycle_through<A>);
-RCMGR_DETAIL_REPORT(parent_lacks_resource, parent_does_not_account_a_resource_of_child<A, B>);
+RCMGR_DETAIL_REPORT(parent_lacks_resource, parent_does_not_account_a_resource_of_child<A, B, R>);
 RCMGR_DETAIL_REPORT(shared_kind_parent, shared_kind_charged_to_non_singleton<A, B>);
 RCMGR_DETAIL_REPORT(shared_kind_late_edge, shared_kind_with_late_edge<A, B>);
 RCMGR_DETAIL_REPORT(owner_not_at_open, owner_edge_not_at_open<A, B>);
@@ -74,7 +76,9 @@ RCMGR_DETAIL_REPORT(view_component_missing, view_component_not_a_parent<A, B>);
 RCMGR_DETAIL_REPORT(view_of_non_keyed, view_component_not_keyed<A, B>);
 RCMGR_DETAIL_REPORT(keyed_through_owner, parent_also_reached_through_owner<A, B>);
 RCMGR_DETAIL_REPORT(too_many_late, too_many_late_edges<A>);
-RCMGR_DETAIL_REPORT(limit_above_parent, static_limit_above_parent<A, B>);
+RCMGR_DETAIL_REPORT(alternative_not_singleton, alternative_scope_not_a_singleton<A, B>);
+RCMGR_DETAIL_REPORT(limit_above_parent, static_limit_above_parent<A, B, R>);
+RCMGR_DETAIL_REPORT(limit_unaccounted, static_limit_sets_unaccounted_resource<A>);
 #undef RCMGR_DETAIL_REPORT
 
 template <class KL, class EL>
@@ -88,7 +92,8 @@ struct topology_report<type_list<Ks...>, type_list<Es...>> {
   static constexpr problem first_problem = graph_type::first_problem();
   using type = typename report_for<first_problem.code, typename kind_at_or_void<first_problem.a, Ks...>::type,
                                    typename kind_at_or_void<first_problem.b, Ks...>::type,
-                                   typename kind_at_or_void<first_problem.e, Es...>::type>::type;
+                                   typename kind_at_or_void<first_problem.e, Es...>::type,
+                                   static_cast<resource>(first_problem.r)>::type;
 };
 
 // Deriving from the report instantiates it: a problem is diagnosed as soon as the user's

@@ -55,6 +55,22 @@ struct limited_by {
   using type = L;
 };
 
+/// Option of per-object kinds: every scope of the kind carries a T, set when it is opened
+/// (basic_resource_manager::open_carrying) and readable through its handle. T may declare
+///   void on_end() noexcept          called once, when the scope ends or its open fails;
+///   bool take_alternative() noexcept asked when the regular scopes refuse the open of a kind
+///                                   with instead_of<> edges: true retries in the alternative ones;
+///   template <class P, class... Key> bool keep_alternative(const Key&...) noexcept
+///                                   asked before set<P>(key) on a scope in its alternative
+///                                   scopes: false moves it to the regular ones first.
+/// Connection gating uses it to remember the remote address of a connection.
+template <class T>
+struct carries {
+  using type = T;
+};
+/// What a kind without carries<T> carries: nothing (an empty member that takes no space).
+struct no_carry {};
+
 enum class kind_shape : std::uint8_t { singleton, keyed, view, per_object };
 
 namespace detail {
@@ -68,9 +84,12 @@ template <class T> struct is_accounts : std::false_type {};
 template <resource... Rs> struct is_accounts<accounts<Rs...>> : std::true_type {};
 template <class T> struct is_limited_by : std::false_type {};
 template <class L> struct is_limited_by<limited_by<L>> : std::true_type {};
+template <class T> struct is_carries : std::false_type {};
+template <class T> struct is_carries<carries<T>> : std::true_type {};
 
 template <class Opt>
-inline constexpr bool known_option = shape_of_option<Opt>::value >= 0 || is_accounts<Opt>::value || is_limited_by<Opt>::value;
+inline constexpr bool known_option =
+    shape_of_option<Opt>::value >= 0 || is_accounts<Opt>::value || is_limited_by<Opt>::value || is_carries<Opt>::value;
 
 template <class Default, class... Opts>
 struct first_shape { using type = Default; };
@@ -89,12 +108,19 @@ struct first_limit { using type = Default; };
 template <class Default, class O, class... Opts>
 struct first_limit<Default, O, Opts...>
     : std::conditional_t<is_limited_by<O>::value, std::type_identity<O>, first_limit<Default, Opts...>> {};
+
+template <class Default, class... Opts>
+struct first_carries { using type = Default; };
+template <class Default, class O, class... Opts>
+struct first_carries<Default, O, Opts...>
+    : std::conditional_t<is_carries<O>::value, std::type_identity<O>, first_carries<Default, Opts...>> {};
 }  // namespace detail
 
 /// Base of every scope kind. Options, in any order, each at most once:
 ///   shape      singleton | keyed_by<Key[, Lifetime]> | view_of<A, B> | per_object (default)
 ///   accounts   accounts<resource...> (default: every resource)
 ///   limit      limited_by<L> (default: rcmgr::limit)
+///   carries<T> per-object kinds only: data each scope carries (default: nothing)
 /// A kind may also declare `static constexpr std::string_view name` (default: its type name
 /// without "_scope") and a member template `methods<Handle>` whose members are added to every
 /// handle and reference of the kind (this is how the libp2p kinds get set_peer, set_protocol...).
@@ -107,10 +133,12 @@ struct scope {
                 "rcmgr::scope<...>: give at most one shape option");
   static_assert((0 + ... + int(detail::is_accounts<Opts>::value)) <= 1, "rcmgr::scope<...>: give accounts<...> once");
   static_assert((0 + ... + int(detail::is_limited_by<Opts>::value)) <= 1, "rcmgr::scope<...>: give limited_by<L> once");
+  static_assert((0 + ... + int(detail::is_carries<Opts>::value)) <= 1, "rcmgr::scope<...>: give carries<T> once");
 
   using rcmgr_shape_option = typename detail::first_shape<per_object, Opts...>::type;
   using rcmgr_accounts_option = typename detail::first_accounts<accounts_all, Opts...>::type;
   using rcmgr_limit_type = typename detail::first_limit<limited_by<limit>, Opts...>::type::type;
+  using rcmgr_carried_type = typename detail::first_carries<carries<no_carry>, Opts...>::type::type;
 
   /// Extra members for handles of this kind; hide it in a derived kind to add named methods.
   template <class Handle>
@@ -130,6 +158,12 @@ struct at_open {};
 struct late {};
 template <class Q> struct after {};
 template <class Q> struct until {};
+/// `edge<Child, Alt, instead_of<Primary>>` (Child per-object, Alt and Primary singletons): a
+/// Child scope may be opened in its *alternative* scopes, where everything it would charge to
+/// Primary is charged to Alt instead. It is tried when the regular scopes refuse the open and
+/// the scope's carried data agrees (carries<T>, take_alternative()). libp2p's allowlist is
+/// `edge<connection, allowlisted_transient, instead_of<transient>>` plus the same for system.
+template <class Primary> struct instead_of {};
 
 /// A span: a per-object scope opened on any scope (its owner) by begin_span(). It accounts
 /// memory only and reserves through its owner. Nested spans are spans of spans.
@@ -153,6 +187,7 @@ struct kind_traits {
   static constexpr bool mutable_limit = std::is_same_v<limit_type, limit>;
   static constexpr std::string_view name = kind_name<K>();
   static constexpr bool is_span = detail::is_span<K>::value;
+  using carried = typename K::rcmgr_carried_type;
 };
 
 template <class K, class = void>

@@ -1,9 +1,12 @@
 // Where scope nodes live. Three stores with one interface (allocate() -> pointer or nullptr,
 // deallocate(p), trim(), stats()):
-//   node_pool<Size, Align>          a free list over the global heap (hashed and bounded storage);
-//   heap_nodes<Size, Align>         straight to the global heap, for nodes allocated from many
-//                                   threads at once (the heap's per-thread caches pool them);
-//   static_slots<Size, Align, N>    N slots inside the owning object: never touches the heap.
+//   node_pool<T>          a free list over the global heap (hashed and bounded storage);
+//   heap_nodes<T>         straight to the global heap, for nodes allocated from many threads at
+//                         once (the heap's per-thread caches pool them);
+//   static_slots<T, N>    N slots inside the owning object: never touches the heap.
+// T is the node type. The heap stores read sizeof(T) only in their member functions, so a store
+// can be a member of a class that a node type itself refers to (the manager's state, reached
+// from a node through its Core parameter) while the node type is still incomplete.
 // Every upstream allocation is the nothrow form: a failed allocation is an ordinary result
 // (nullptr), turned into errc::out_of_memory by the engine with nothing changed. None of them
 // is thread-safe on its own except heap_nodes: the engine locks around them (a keyed kind's
@@ -47,10 +50,9 @@ constexpr std::size_t round_block(std::size_t size, std::size_t align) noexcept 
 /// are freed, and a pool with nothing live keeps at most `spare`. trim() returns every free block.
 /// Blocks are not carved from larger chunks: a chunk stays pinned while any of its blocks is
 /// live, which after a burst leaves most of the burst's memory held by a few long-lived scopes.
-template <std::size_t Size, std::size_t Align>
+template <class T>
 class node_pool {
  public:
-  static constexpr std::size_t block = round_block(Size, Align);
   static constexpr std::size_t spare = 32;  ///< free blocks kept beyond the live count
 
   node_pool() noexcept = default;
@@ -65,7 +67,7 @@ class node_pool {
       free_ = free_->next;
       --cached_;
     } else {
-      p = heap_allocate(block, Align);
+      p = heap_allocate(block(), alignof(T));
       if (p == nullptr) return nullptr;
     }
     ++live_;
@@ -80,10 +82,10 @@ class node_pool {
       free_block* f = free_;
       free_ = f->next;
       --cached_;
-      heap_free(f, block, Align);
+      heap_free(f, block(), alignof(T));
     }
     if (cached_ >= live_ + spare) {
-      heap_free(p, block, Align);
+      heap_free(p, block(), alignof(T));
       return;
     }
     auto* f = static_cast<free_block*>(p);
@@ -95,14 +97,15 @@ class node_pool {
   void trim() noexcept {
     while (free_ != nullptr) {
       free_block* n = free_->next;
-      heap_free(free_, block, Align);
+      heap_free(free_, block(), alignof(T));
       free_ = n;
     }
     cached_ = 0;
   }
-  pool_stats stats() const noexcept { return {live_, cached_, (live_ + cached_) * block}; }
+  pool_stats stats() const noexcept { return {live_, cached_, (live_ + cached_) * block()}; }
 
  private:
+  static constexpr std::size_t block() noexcept { return round_block(sizeof(T), alignof(T)); }
   struct free_block {
     free_block* next;
   };
@@ -113,12 +116,11 @@ class node_pool {
 
 /// Blocks straight from the global heap, safe to use from any number of threads at once.
 /// Keeps no count (a shared counter would be a contended cache line on every open and close).
-template <std::size_t Size, std::size_t Align>
+template <class T>
 class heap_nodes {
  public:
-  static constexpr std::size_t block = round_block(Size, Align);
-  static void* allocate() noexcept { return heap_allocate(block, Align); }
-  static void deallocate(void* p) noexcept { heap_free(p, block, Align); }
+  static void* allocate() noexcept { return heap_allocate(round_block(sizeof(T), alignof(T)), alignof(T)); }
+  static void deallocate(void* p) noexcept { heap_free(p, round_block(sizeof(T), alignof(T)), alignof(T)); }
   static void trim() noexcept {}
   static pool_stats stats() noexcept { return {}; }
 };
@@ -126,10 +128,10 @@ class heap_nodes {
 /// N blocks inside the owning object. Construction touches nothing (slots are handed out in
 /// order until each has been used once, then from a free list), so a large N costs no time at
 /// start-up, and nothing here ever calls the heap. allocate() returns nullptr when all N are live.
-template <std::size_t Size, std::size_t Align, std::size_t N>
+template <class T, std::size_t N>
 class static_slots {
  public:
-  static constexpr std::size_t block = round_block(Size, Align);
+  static constexpr std::size_t block = round_block(sizeof(T), alignof(T));
 
   static_slots() noexcept {}
   static_slots(const static_slots&) = delete;
@@ -166,7 +168,7 @@ class static_slots {
   struct free_block {
     free_block* next;
   };
-  alignas(Align) unsigned char slots_[N * block];
+  alignas(T) unsigned char slots_[N * block];
   free_block* free_ = nullptr;
   std::size_t used_ = 0;  ///< slots handed out at least once: slots_[0, used_)
   std::size_t live_ = 0;

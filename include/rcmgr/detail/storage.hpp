@@ -87,13 +87,12 @@ struct storage_traits {
   template <class Node>
   using table = key_table<Node, inline_slots, mode == storage_mode::bounded>;
   /// The store of a keyed or view kind's nodes (used under the kind's table lock).
-  template <std::size_t Size, std::size_t Align>
-  using shared_store = std::conditional_t<mode == storage_mode::inline_, static_slots<Size, Align, capacity>, node_pool<Size, Align>>;
+  template <class Node>
+  using shared_store = std::conditional_t<mode == storage_mode::inline_, static_slots<Node, capacity>, node_pool<Node>>;
   /// The store of a per-object kind's nodes, or of spans (used from any thread).
-  template <std::size_t Size, std::size_t Align>
-  using object_store = std::conditional_t<
-      mode == storage_mode::inline_, locked_store<static_slots<Size, Align, capacity>, typename P::mutex>,
-      std::conditional_t<concurrent, heap_nodes<Size, Align>, node_pool<Size, Align>>>;
+  template <class Node>
+  using object_store = std::conditional_t<mode == storage_mode::inline_, locked_store<static_slots<Node, capacity>, typename P::mutex>,
+                                          std::conditional_t<concurrent, heap_nodes<Node>, node_pool<Node>>>;
 
   /// How a key of type Key is stored in its node: string keys whose copy would allocate
   /// (std::string) are kept inline under static_storage; every other key as itself.

@@ -22,6 +22,7 @@
 // generic view<K>) are instantiated where they are used too; everything still links.
 #pragma once
 
+#include <optional>
 #include <string_view>
 
 #include "rcmgr/libp2p/resource_manager.hpp"
@@ -84,12 +85,18 @@ using libp2p_core_thread_cached = libp2p_core<thread_cached<>>;
       const;                                                                                                        \
   EXT template rcmgr::detail::list_type<rcmgr::libp2p::peer_scope> M::list<rcmgr::libp2p::peer_scope>() const;       \
   EXT template std::size_t M::live_count<rcmgr::libp2p::peer_scope>() const;                                        \
-  EXT template void M::set_limit<rcmgr::libp2p::service_scope, std::string_view>(const std::string_view&,           \
-                                                                                 const rcmgr::limit&);              \
-  EXT template void M::set_limit<rcmgr::libp2p::protocol_scope, std::string_view>(const std::string_view&,          \
-                                                                                  const rcmgr::limit&);             \
-  EXT template void M::set_limit<rcmgr::libp2p::peer_scope, rcmgr::peer_id>(const rcmgr::peer_id&,                 \
-                                                                           const rcmgr::limit&);
+  EXT template rcmgr::result<void> M::set_limit<rcmgr::libp2p::service_scope, std::string_view>(                     \
+      const std::string_view&, const rcmgr::limit&);                                                                \
+  EXT template rcmgr::result<void> M::set_limit<rcmgr::libp2p::protocol_scope, std::string_view>(                    \
+      const std::string_view&, const rcmgr::limit&);                                                                \
+  EXT template rcmgr::result<void> M::set_limit<rcmgr::libp2p::peer_scope, rcmgr::peer_id>(const rcmgr::peer_id&,   \
+                                                                                          const rcmgr::limit&);     \
+  EXT template std::optional<rcmgr::scope_stat> M::stat<rcmgr::libp2p::service_scope, std::string_view>(             \
+      const std::string_view&) const;                                                                               \
+  EXT template std::optional<rcmgr::scope_stat> M::stat<rcmgr::libp2p::protocol_scope, std::string_view>(            \
+      const std::string_view&) const;                                                                               \
+  EXT template std::optional<rcmgr::scope_stat> M::stat<rcmgr::libp2p::peer_scope, rcmgr::peer_id>(                  \
+      const rcmgr::peer_id&) const;
 
 namespace rcmgr::detail {
 using libp2p_manager_default = basic_resource_manager<libp2p::topology>;

@@ -2,6 +2,8 @@
 // go-libp2p's network.ResourceManager, and rcmgr::null_resource_manager, its null twin.
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -50,6 +52,19 @@ class manager_methods {
     return self().template view<peer_scope>(p, std::forward<F>(f));
   }
 
+  /// Usage of the system and transient scopes.
+  constexpr scope_stat stat_system() const { return self().template stat<system_scope>(); }
+  constexpr scope_stat stat_transient() const { return self().template stat<transient_scope>(); }
+  /// Usage of a service, protocol or peer scope if it is live, or std::nullopt. Unlike the
+  /// view_* calls these create nothing: asking about a peer that is not connected leaves no trace.
+  constexpr std::optional<scope_stat> stat_service(std::string_view name) const {
+    return self().template stat<service_scope>(name);
+  }
+  constexpr std::optional<scope_stat> stat_protocol(std::string_view id) const {
+    return self().template stat<protocol_scope>(id);
+  }
+  constexpr std::optional<scope_stat> stat_peer(const peer_id& p) const { return self().template stat<peer_scope>(p); }
+
   /// Live services, protocols and peers with their usage.
   auto list_services() const { return self().template list<service_scope>(); }
   auto list_protocols() const { return self().template list<protocol_scope>(); }
@@ -75,7 +90,13 @@ class resource_manager : public basic_resource_manager<libp2p::topology, Policie
   using protocol_ref = typename base::template ref<libp2p::protocol_scope>;
   using peer_ref = typename base::template ref<libp2p::peer_scope>;
 
+  /// A manager enforcing `l`; stops the program on invalid limits (see create()).
   explicit resource_manager(const libp2p::limits& l = libp2p::default_limits()) : base(l) {}
+  /// go-libp2p's NewResourceManager: a manager enforcing `l`, or errc::invalid_argument naming
+  /// the first invalid value, or errc::out_of_memory.
+  static result<std::unique_ptr<resource_manager>> create(const libp2p::limits& l = libp2p::default_limits()) {
+    return base::template create_as<resource_manager>(l);
+  }
 };
 
 resource_manager()->resource_manager<>;

@@ -84,17 +84,24 @@ inline void append_path_key(std::string& path, std::string_view key) {
   path += "\"]";
 }
 
-/// "1024", "unlimited", "blockAll"; memory with its unit ("64 MiB", "100 B").
+/// "1024", "unlimited", "blockAll"; memory in readable units: "4 GiB", "64 MiB", "100 B", and
+/// for a size that is not a whole number of its unit, "1.5 MiB (1572865 B)".
 inline std::string limit_value_text(std::int64_t v, resource r) {
   if (v == unlimited) return "unlimited";
-  if (v == 0) return "0 (blockAll)";
-  std::string s = std::to_string(v);
-  if (r == resource::memory) {
-    if (v % mib == 0) s = std::to_string(v / mib) + " MiB";
-    else if (v % 1024 == 0) s = std::to_string(v / 1024) + " KiB";
-    else s += " B";
+  if (v == 0) return "blockAll";
+  if (r != resource::memory) return std::to_string(v);
+  struct unit {
+    std::int64_t size;
+    const char* name;
+  };
+  for (const unit u : {unit{std::int64_t{1} << 30, " GiB"}, unit{std::int64_t{1} << 20, " MiB"}, unit{1024, " KiB"}}) {
+    if (v < u.size) continue;
+    if (v % u.size == 0) return std::to_string(v / u.size) + u.name;
+    // one decimal, rounded down, then the exact value
+    const std::int64_t tenths = v / (u.size / 10 > 0 ? u.size / 10 : 1);
+    return std::to_string(tenths / 10) + '.' + std::to_string(tenths % 10) + u.name + " (" + std::to_string(v) + " B)";
   }
-  return s;
+  return std::to_string(v) + " B";
 }
 
 // ---- the report ---------------------------------------------------------------------------------
@@ -394,6 +401,8 @@ inline std::vector<finding> sanity_report(const limits& ls) {
   ds::overrides_of<protocol_scope>(ls, out);
   ds::overrides_of<protocol_peer_scope>(ls, out);
   ds::overrides_of<peer_scope>(ls, out);
+  // Errors first, then warnings, then notes; in check order within each.
+  std::stable_sort(out.begin(), out.end(), [](const finding& a, const finding& b) { return a.level > b.level; });
   return out;
 }
 

@@ -11,6 +11,7 @@
 // stream, peer, protocol-peer, service-peer, protocol, service, system -- system once.
 #pragma once
 
+#include <cstddef>
 #include <string_view>
 
 #include "rcmgr/keys.hpp"
@@ -35,6 +36,8 @@ struct transient_scope : scope<singleton> {
 /// A service (identify, relay, pubsub, ...); kept for the manager's lifetime.
 struct service_scope : scope<keyed_by<service_name, retain>, mem_streams> {
   static constexpr std::string_view name = "service";
+  /// Empty names and names longer than this are refused with errc::invalid_argument.
+  static constexpr std::size_t max_key_size = max_service_name_size;
   template <class H>
   struct methods {
     /// The service's name (libp2p ServiceScope.Name).
@@ -44,6 +47,8 @@ struct service_scope : scope<keyed_by<service_name, retain>, mem_streams> {
 /// A protocol; kept for the manager's lifetime (only locally handled protocols get one).
 struct protocol_scope : scope<keyed_by<protocol_id, retain>, mem_streams> {
   static constexpr std::string_view name = "protocol";
+  /// Empty ids and ids longer than this are refused with errc::invalid_argument.
+  static constexpr std::size_t max_key_size = max_protocol_id_size;
   template <class H>
   struct methods {
     /// The protocol id (libp2p ProtocolScope.Protocol).

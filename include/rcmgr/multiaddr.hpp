@@ -1,0 +1,377 @@
+// Endpoints: what connection gating needs from the multiaddr text a transport gives
+// ("/ip4/203.0.113.7/tcp/4001", "/ip6/2001:db8::1/udp/4001/quic-v1/p2p/12D3KooW...",
+// "/dns4/example.com/tcp/443/wss"): the IP address, if the address starts with one, and the
+// peer id, if it names one. Parsing allocates nothing; the peer id is a view into the text.
+//
+//   auto ep = rcmgr::parse_multiaddr("/ip4/203.0.113.7/udp/4001/quic-v1");
+//   if (ep && ep->ip) ... ep->ip->str() == "203.0.113.7"
+//
+// Malformed text is refused with errc::invalid_argument; the error's scope is "multiaddr" keyed
+// by the offending component and its detail says what is wrong with it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "rcmgr/errors.hpp"
+#include "rcmgr/keys.hpp"
+#include "rcmgr/result.hpp"
+
+namespace rcmgr {
+
+/// An IPv4 or IPv6 address. IPv4 addresses are kept in their first 4 bytes; an IPv4-mapped
+/// IPv6 address (::ffff:a.b.c.d) is stored as the IPv6 address it is written as, and
+/// `unmapped()` gives its IPv4 form (gating uses that one, see docs/differences.md).
+struct ip_address {
+  std::array<std::uint8_t, 16> bytes{};  ///< network order; IPv4 uses bytes[0..3], the rest is zero
+  bool v6 = false;
+
+  /// Bits in the address: 32 or 128.
+  constexpr int bits() const noexcept { return v6 ? 128 : 32; }
+  /// For ::ffff:a.b.c.d, the IPv4 address a.b.c.d; any other address unchanged.
+  constexpr ip_address unmapped() const noexcept {
+    if (!v6) return *this;
+    for (int i = 0; i < 10; ++i)
+      if (bytes[std::size_t(i)] != 0) return *this;
+    if (bytes[10] != 0xff || bytes[11] != 0xff) return *this;
+    ip_address r;
+    for (int i = 0; i < 4; ++i) r.bytes[std::size_t(i)] = bytes[std::size_t(12 + i)];
+    return r;
+  }
+  /// 127.0.0.0/8 or ::1.
+  constexpr bool is_loopback() const noexcept {
+    if (!v6) return bytes[0] == 127;
+    for (int i = 0; i < 15; ++i)
+      if (bytes[std::size_t(i)] != 0) return false;
+    return bytes[15] == 1;
+  }
+  /// The address with every bit after the first `len` cleared.
+  constexpr ip_address masked(int len) const noexcept {
+    ip_address r = *this;
+    const int total = bits();
+    if (len < 0) len = 0;
+    if (len > total) len = total;
+    const int whole = len / 8, rest = len % 8;
+    if (whole < 16) {
+      r.bytes[std::size_t(whole)] = std::uint8_t(r.bytes[std::size_t(whole)] & (0xff00u >> rest));
+      for (int i = whole + 1; i < 16; ++i) r.bytes[std::size_t(i)] = 0;
+    }
+    return r;
+  }
+  friend constexpr bool operator==(const ip_address&, const ip_address&) = default;
+
+  /// Writes the text form (dotted quad, or RFC 5952 IPv6) into buf; returns the length.
+  /// buf must hold 40 bytes.
+  std::size_t write(char* buf) const noexcept {
+    std::size_t n = 0;
+    auto put_dec = [&](unsigned v) {
+      char t[3];
+      int k = 0;
+      do {
+        t[k++] = char('0' + v % 10);
+        v /= 10;
+      } while (v != 0);
+      while (k > 0) buf[n++] = t[--k];
+    };
+    if (!v6) {
+      for (int i = 0; i < 4; ++i) {
+        if (i) buf[n++] = '.';
+        put_dec(bytes[std::size_t(i)]);
+      }
+      return n;
+    }
+    std::uint16_t w[8];
+    for (int i = 0; i < 8; ++i) w[i] = std::uint16_t(bytes[std::size_t(2 * i)] << 8 | bytes[std::size_t(2 * i + 1)]);
+    int best = -1, best_len = 0;
+    for (int i = 0; i < 8;) {
+      if (w[i] != 0) {
+        ++i;
+        continue;
+      }
+      int j = i;
+      while (j < 8 && w[j] == 0) ++j;
+      if (j - i > best_len && j - i >= 2) best = i, best_len = j - i;
+      i = j;
+    }
+    for (int i = 0; i < 8; ++i) {
+      if (i == best) {
+        buf[n++] = ':';
+        if (i == 0) buf[n++] = ':';
+        i += best_len - 1;
+        continue;
+      }
+      char t[4];
+      int k = 0;
+      unsigned v = w[i];
+      do {
+        t[k++] = "0123456789abcdef"[v & 0xf];
+        v >>= 4;
+      } while (v != 0);
+      while (k > 0) buf[n++] = t[--k];
+      if (i != 7) buf[n++] = ':';
+    }
+    return n;
+  }
+  std::string str() const {
+    char b[40];
+    return std::string(b, write(b));
+  }
+};
+
+/// A network prefix: an address and how many leading bits of it count (203.0.113.0/24).
+struct ip_prefix {
+  ip_address addr;  ///< bits after `len` are zero
+  int len = 0;      ///< 0..32 for IPv4, 0..128 for IPv6
+
+  constexpr bool contains(const ip_address& a) const noexcept {
+    if (a.v6 != addr.v6) return false;
+    const int whole = len / 8, rest = len % 8;
+    for (int i = 0; i < whole; ++i)
+      if (a.bytes[std::size_t(i)] != addr.bytes[std::size_t(i)]) return false;
+    return rest == 0 || ((a.bytes[std::size_t(whole)] ^ addr.bytes[std::size_t(whole)]) & (0xff00u >> rest)) == 0;
+  }
+  friend constexpr bool operator==(const ip_prefix&, const ip_prefix&) = default;
+  /// "203.0.113.0/24"; buf must hold 44 bytes.
+  std::size_t write(char* buf) const noexcept {
+    std::size_t n = addr.write(buf);
+    buf[n++] = '/';
+    if (len >= 100) buf[n++] = char('0' + len / 100);
+    if (len >= 10) buf[n++] = char('0' + len / 10 % 10);
+    buf[n++] = char('0' + len % 10);
+    return n;
+  }
+  std::string str() const {
+    char b[44];
+    return std::string(b, write(b));
+  }
+};
+
+/// What gating reads from a multiaddr.
+struct endpoint {
+  std::optional<ip_address> ip;  ///< the leading /ip4 or /ip6 component, if any (/dns* carry none)
+  std::string_view peer;         ///< the last /p2p/<id> component's id, or empty; points into the text
+  std::optional<int> cidr;       ///< an /ipcidr/<bits> right after the address (allowlist entries)
+};
+
+namespace detail {
+
+inline error multiaddr_error(std::string_view component, std::string_view what) noexcept {
+  error e;
+  e.code = errc::invalid_argument;
+  e.scope = scope_name("multiaddr", component);
+  e.detail = what;
+  return e;
+}
+
+constexpr bool parse_dec(std::string_view s, std::uint32_t max, std::uint32_t& out) noexcept {
+  if (s.empty() || s.size() > 10) return false;
+  std::uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + std::uint64_t(c - '0');
+  }
+  if (v > max) return false;
+  out = std::uint32_t(v);
+  return true;
+}
+
+constexpr bool parse_ip4(std::string_view s, std::uint8_t* out) noexcept {
+  int part = 0;
+  while (true) {
+    std::size_t k = 0;
+    unsigned v = 0;
+    while (k < s.size() && s[k] >= '0' && s[k] <= '9') {
+      if (k >= 3) return false;
+      v = v * 10 + unsigned(s[k] - '0');
+      ++k;
+    }
+    if (k == 0 || v > 255 || (k > 1 && s[0] == '0')) return false;  // no leading zeros (octal ambiguity)
+    out[part++] = std::uint8_t(v);
+    s.remove_prefix(k);
+    if (part == 4) return s.empty();
+    if (s.empty() || s[0] != '.') return false;
+    s.remove_prefix(1);
+  }
+}
+
+constexpr int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/// RFC 4291 text: groups of 1-4 hex digits, one "::", an optional trailing dotted quad.
+constexpr bool parse_ip6(std::string_view s, std::uint8_t* out) noexcept {
+  std::uint16_t head[8]{}, tail[8]{};
+  int nh = 0, nt = 0;
+  bool gap = false;
+  if (s.size() < 2) return false;
+  if (s[0] == ':') {
+    if (s[1] != ':') return false;
+    gap = true;
+    s.remove_prefix(2);
+  }
+  while (!s.empty()) {
+    if (nh + nt >= 8) return false;
+    // an embedded IPv4 address ends the text
+    std::size_t k = 0;
+    while (k < s.size() && hex_value(s[k]) >= 0) ++k;
+    if (k < s.size() && s[k] == '.') {
+      std::uint8_t v4[4];
+      if (!parse_ip4(s, v4) || nh + nt > 6) return false;
+      auto& arr = gap ? tail : head;
+      int& na = gap ? nt : nh;
+      arr[na++] = std::uint16_t(v4[0] << 8 | v4[1]);
+      arr[na++] = std::uint16_t(v4[2] << 8 | v4[3]);
+      s = {};
+      break;
+    }
+    if (k == 0 || k > 4) return false;
+    std::uint16_t v = 0;
+    for (std::size_t j = 0; j < k; ++j) v = std::uint16_t(v << 4 | hex_value(s[j]));
+    (gap ? tail[nt++] : head[nh++]) = v;
+    s.remove_prefix(k);
+    if (s.empty()) break;
+    if (s[0] != ':') return false;
+    s.remove_prefix(1);
+    if (!s.empty() && s[0] == ':') {
+      if (gap) return false;
+      gap = true;
+      s.remove_prefix(1);
+    } else if (s.empty()) {
+      return false;  // trailing single ':'
+    }
+  }
+  if (gap ? nh + nt > 7 : nh != 8) return false;
+  std::uint16_t w[8]{};
+  for (int i = 0; i < nh; ++i) w[i] = head[i];
+  for (int i = 0; i < nt; ++i) w[8 - nt + i] = tail[i];
+  for (int i = 0; i < 8; ++i) {
+    out[2 * i] = std::uint8_t(w[i] >> 8);
+    out[2 * i + 1] = std::uint8_t(w[i] & 0xff);
+  }
+  return true;
+}
+
+/// Peer ids are base58btc multihashes (Qm..., 12D3KooW...) or base32 CIDs (b...): letters and
+/// digits only. The multihash inside is not decoded.
+constexpr bool peer_id_text(std::string_view s) noexcept {
+  if (s.empty() || s.size() > peer_id::capacity) return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) return false;
+  return true;
+}
+
+/// Equality of short names without a call to memcmp (the names are 3 to 17 characters).
+constexpr bool same_text(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
+enum class ma_arg : std::uint8_t { none, port, text, path };
+struct ma_protocol {
+  std::string_view name;
+  ma_arg arg;
+};
+/// Protocols accepted after the first component. Anything else is refused (a typo in a
+/// multiaddr should be reported, not silently skipped).
+/// The most common protocols come first: the lookup stops at the first match.
+inline constexpr ma_protocol ma_protocols[] = {
+    {"ip4", ma_arg::text},       {"tcp", ma_arg::port},          {"udp", ma_arg::port},      {"ip6", ma_arg::text},
+    {"quic-v1", ma_arg::none},   {"p2p", ma_arg::text},          {"sctp", ma_arg::port},     {"dccp", ma_arg::port},
+    {"quic", ma_arg::none},      {"webtransport", ma_arg::none},
+    {"webrtc-direct", ma_arg::none}, {"webrtc", ma_arg::none},   {"certhash", ma_arg::text}, {"ws", ma_arg::none},
+    {"wss", ma_arg::none},       {"tls", ma_arg::none},          {"noise", ma_arg::none},    {"sni", ma_arg::text},
+    {"http", ma_arg::none},      {"https", ma_arg::none},        {"http-path", ma_arg::text}, {"p2p-circuit", ma_arg::none},
+    {"p2p-webrtc-direct", ma_arg::none}, {"p2p-websocket-star", ma_arg::none}, {"utp", ma_arg::none},
+    {"udt", ma_arg::none},       {"unix", ma_arg::path},         {"dns", ma_arg::text},      {"dns4", ma_arg::text},
+    {"dns6", ma_arg::text},      {"dnsaddr", ma_arg::text},      {"ip6zone", ma_arg::text},  {"ipcidr", ma_arg::text},
+    {"ipfs", ma_arg::text},
+};
+
+}  // namespace detail
+
+/// Parses multiaddr text. The IP is taken from the first component (/ip4, /ip6, or /ip6zone
+/// followed by /ip6, whose zone is ignored), as go-libp2p's manet.ToIP does; addresses that start
+/// otherwise (/dns*, /unix, /p2p-circuit relays of unknown address) have none. The peer is the
+/// id of the last /p2p (or legacy /ipfs) component. `/ipcidr/<bits>` is accepted only directly
+/// after the address (allowlist entries) and must fit its family.
+inline result<endpoint> parse_multiaddr(std::string_view text) noexcept {
+  using namespace detail;
+  endpoint ep;
+  if (text.empty()) return multiaddr_error("", "empty multiaddr");
+  if (text[0] != '/') return multiaddr_error(text.substr(0, 16), "a multiaddr starts with '/'");
+  std::string_view rest = text;
+  int index = 0;
+  bool prev_was_ip = false;
+  auto next = [&](std::string_view& part) -> bool {  // the next '/'-separated part, or false at the end
+    if (rest.empty()) return false;
+    rest.remove_prefix(1);  // the '/'
+    const std::size_t k = rest.find('/');
+    part = rest.substr(0, k);
+    rest = k == std::string_view::npos ? std::string_view{} : rest.substr(k);
+    return true;
+  };
+  while (!rest.empty()) {
+    if (rest == "/") {
+      if (index == 0) return multiaddr_error(text, "empty multiaddr");
+      break;  // a trailing '/' is tolerated
+    }
+    const std::string_view start = rest;
+    std::string_view name;
+    next(name);
+    const ma_protocol* proto = nullptr;
+    for (const auto& p : ma_protocols)
+      if (same_text(p.name, name)) {
+        proto = &p;
+        break;
+      }
+    if (proto == nullptr) return multiaddr_error(name.empty() ? start.substr(0, 16) : name, "unknown multiaddr protocol");
+    std::string_view arg;
+    if (proto->arg == ma_arg::path) {
+      arg = rest;  // /unix takes the rest of the address
+      rest = {};
+      if (arg.size() < 2) return multiaddr_error(name, "missing value");
+    } else if (proto->arg != ma_arg::none) {
+      if (!next(arg) || arg.empty()) return multiaddr_error(name, "missing value");
+    }
+    const std::string_view component = start.substr(0, start.size() - rest.size());
+    bool is_ip = false;
+    if (name == "ip4" || name == "ip6") {
+      ip_address a;
+      a.v6 = name == "ip6";
+      if (!(a.v6 ? parse_ip6(arg, a.bytes.data()) : parse_ip4(arg, a.bytes.data())))
+        return multiaddr_error(component, a.v6 ? "not an IPv6 address" : "not an IPv4 address (four decimal numbers 0-255)");
+      const bool first = index == 0 || (index == 1 && text.substr(0, 9) == "/ip6zone/");
+      if (first && !ep.ip) ep.ip = a;
+      is_ip = true;
+    } else if (name == "ip6zone") {
+      if (index != 0 || rest.substr(0, 5) != "/ip6/") return multiaddr_error(component, "ip6zone must come first, before /ip6");
+    } else if (name == "ipcidr") {
+      std::uint32_t bits = 0;
+      if (!prev_was_ip || !ep.ip || index > 2) return multiaddr_error(component, "ipcidr must follow the leading /ip4 or /ip6");
+      if (!parse_dec(arg, std::uint32_t(ep.ip->bits()), bits))
+        return multiaddr_error(component, "ipcidr must be a prefix length within the address family (0-32 or 0-128)");
+      ep.cidr = int(bits);
+    } else if (proto->arg == ma_arg::port) {
+      std::uint32_t port = 0;
+      if (!parse_dec(arg, 65535, port)) return multiaddr_error(component, "not a port number (0-65535)");
+    } else if (name == "p2p" || name == "ipfs") {
+      if (!peer_id_text(arg)) return multiaddr_error(component, "not a peer id (letters and digits, at most 79)");
+      ep.peer = arg;
+    }
+    prev_was_ip = is_ip;
+    ++index;
+  }
+  if (index == 0) return multiaddr_error(text, "empty multiaddr");
+  return ep;
+}
+
+}  // namespace rcmgr

@@ -1,0 +1,125 @@
+// Hostile limit files: deeply nested, huge and many-key documents are refused with the path and
+// the bound they broke, without recursion on their nesting, on a thread with a 256 KiB stack
+// (std::thread cannot set its stack size: a pthread is made with pthread_attr_setstacksize).
+#include <catch2/catch.hpp>
+
+#include <pthread.h>
+
+#include <cstdio>
+#include <functional>
+#include <string>
+
+#include "rcmgr/config/json.hpp"
+
+namespace {
+
+namespace cfg = rcmgr::config;
+
+/// Runs f on a new thread whose stack is `stack_bytes`; a stack overflow crashes the test.
+void on_small_stack(const std::function<void()>& f, std::size_t stack_bytes = 256 * 1024) {
+  pthread_attr_t attr;
+  REQUIRE(pthread_attr_init(&attr) == 0);
+  REQUIRE(pthread_attr_setstacksize(&attr, stack_bytes) == 0);
+  pthread_t t;
+  auto* arg = const_cast<std::function<void()>*>(&f);
+  REQUIRE(pthread_create(
+              &t, &attr,
+              [](void* p) -> void* {
+                (*static_cast<std::function<void()>*>(p))();
+                return nullptr;
+              },
+              arg) == 0);
+  REQUIRE(pthread_join(t, nullptr) == 0);
+  pthread_attr_destroy(&attr);
+}
+
+/// Parses on a 256 KiB stack; returns the error text ("" when it parsed).
+std::string parse_small(const std::string& text) {
+  std::string out;
+  on_small_stack([&] {
+    auto r = cfg::parse_limits(text);
+    out = r ? "" : r.error().str();
+  });
+  return out;
+}
+
+std::string repeat(std::string_view unit, std::size_t n) {
+  std::string s;
+  s.reserve(unit.size() * n);
+  for (std::size_t i = 0; i < n; ++i) s += unit;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("a million nested arrays or objects are refused at the depth bound", "[config][hostile]") {
+  const std::size_t n = 1000000;
+  CHECK(parse_small(repeat("[", n) + repeat("]", n)) == "nested deeper than 16 levels");
+  const std::string objects = repeat(R"({"a":)", n) + "1" + repeat("}", n);
+  CHECK(parse_small(objects) == "a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a: nested deeper than 16 levels");
+  // unterminated: refused the same way, before the syntax error at the end
+  CHECK(parse_small(repeat(R"({"Peer":)", n)) == "Peer.Peer.Peer.Peer.Peer.Peer.Peer.Peer.Peer.Peer.Peer.Peer.Peer.Peer.Peer.Peer: "
+                                                 "nested deeper than 16 levels");
+  // within the bound, nesting is an ordinary error of the reader
+  CHECK(parse_small(R"({"System": {"Memory": [[[[[[[1]]]]]]]}})") ==
+        R"(System.Memory: expected a non-negative integer (or a string of digits), "default", "unlimited" or "blockAll", got an array)");
+}
+
+TEST_CASE("a document above the size bound is refused before it is parsed", "[config][hostile]") {
+  const std::string huge = "{" + std::string(cfg::max_document_size, ' ') + "}";
+  CHECK(parse_small(huge) == "document of 16777218 bytes exceeds the 16777216-byte maximum");
+  // just within the bound it parses (whitespace is legal)
+  const std::string big = "{" + std::string(cfg::max_document_size - 2, ' ') + "}";
+  CHECK(parse_small(big) == "");
+}
+
+TEST_CASE("more keys than the bound are refused with the path of the object", "[config][hostile]") {
+  std::string doc = R"({"Protocol": {)";
+  for (std::size_t i = 0; i <= cfg::max_keys; ++i) {
+    if (i != 0) doc += ',';
+    doc += "\"/p/" + std::to_string(i) + "\":{}";
+  }
+  doc += "}}";
+  CHECK(parse_small(doc) == "Protocol: more than 200000 keys in the document");
+}
+
+TEST_CASE("a duplicate key after 90000 entries is found, with its path", "[config][hostile]") {
+  std::string doc = R"({"Protocol": {)";
+  for (std::size_t i = 0; i < 90000; ++i) doc += "\"/p/" + std::to_string(i) + "\":{\"Memory\":1},";
+  doc += R"("/p/5": {}}})";
+  CHECK(parse_small(doc) == R"(Protocol["/p/5"]: duplicate key (each key may appear once per object))");
+  // and the same document without the duplicate reads, every entry in place
+  doc.resize(doc.size() - std::string(R"("/p/5": {}}})").size() - 1);
+  doc += "}}";
+  std::size_t entries = 0;
+  on_small_stack([&] {
+    auto r = cfg::parse_limits(doc);
+    if (r) entries = r->limits.overrides<rcmgr::libp2p::protocol_scope>().size();
+  });
+  CHECK(entries == 90000);
+}
+
+TEST_CASE("long keys and strings are cut in messages, and refused where they cannot be keys", "[config][hostile]") {
+  const std::string long_key(100000, 'k');
+  const std::string e1 = parse_small(R"({")" + long_key + R"(": {}})");
+  CHECK(e1.size() < 600);
+  CHECK_THAT(e1, Catch::StartsWith("[\"" + std::string(61, 'k') + "...\"]: unknown key"));
+  const std::string e2 = parse_small(R"({"Protocol": {"/)" + std::string(2000, 'p') + R"(": {}}})");
+  CHECK_THAT(e2, Catch::EndsWith("key of 2001 bytes exceeds the 1023-byte maximum"));
+  const std::string e3 = parse_small(R"({"System": {"Memory": ")" + std::string(100000, 'x') + R"("}})");
+  CHECK(e3.size() < 300);
+}
+
+TEST_CASE("read_limits on a deeply nested value a caller built does not recurse", "[config][hostile]") {
+  // nlohmann's destructor is iterative; the reader must not dump or walk the value recursively.
+  nlohmann::json deep = nlohmann::json::array();
+  for (int i = 0; i < 200000; ++i) deep = nlohmann::json::array({std::move(deep)});
+  nlohmann::json doc = {{"System", {{"Memory", std::move(deep)}}}};
+  std::string err;
+  on_small_stack([&] {
+    auto r = cfg::read_limits(doc);
+    err = r ? "" : r.error().str();
+  });
+  CHECK_THAT(err, Catch::EndsWith("got an array"));
+  // tear the value down here, on the large stack (the destructor is the library's, not ours)
+}

@@ -1,0 +1,25 @@
+# One docs example as a test: builds its target (so a snippet that does not compile fails this
+# test, naming the doc and line), then, for a program, runs it and compares its output with what
+# the doc shows.
+#   cmake -DBUILD_DIR=.. -DTARGET=.. -DPROGRAM=.. -DRUN=ON|OFF -DEXPECTED=<file or ""> -DWHERE=doc:line -P check_snippet.cmake
+execute_process(COMMAND ${CMAKE_COMMAND} --build ${BUILD_DIR} --target ${TARGET} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "the example at ${WHERE} does not compile:\n${out}")
+endif()
+if(NOT RUN)
+  message(STATUS "${WHERE}: compiles")
+  return()
+endif()
+execute_process(COMMAND ${PROGRAM} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "the example at ${WHERE} exited with ${rc}:\n${out}\n${err}")
+endif()
+if(EXPECTED)
+  file(READ ${EXPECTED} want)
+  if(NOT out STREQUAL want)
+    message(FATAL_ERROR "the example at ${WHERE} printed\n${out}\nbut the doc shows\n${want}")
+  endif()
+  message(STATUS "${WHERE}: prints what the doc shows")
+else()
+  message(STATUS "${WHERE}: runs")
+endif()

@@ -1,0 +1,107 @@
+// Endpoints: parse_multiaddr takes what gating needs from multiaddr text and refuses malformed
+// text with invalid_argument naming the component.
+#include <catch2/catch.hpp>
+
+#include <sstream>
+#include <string>
+
+#include "rcmgr/allowlist.hpp"
+#include "rcmgr/multiaddr.hpp"
+
+using rcmgr::parse_multiaddr;
+
+namespace {
+std::string ip_of(std::string_view text) {
+  auto r = parse_multiaddr(text);
+  REQUIRE(r);
+  return r->ip ? r->ip->str() : std::string("none");
+}
+std::string error_of(std::string_view text) {
+  auto r = parse_multiaddr(text);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == rcmgr::errc::invalid_argument);
+  std::ostringstream os;
+  os << r.error();
+  return os.str();
+}
+}  // namespace
+
+TEST_CASE("transport multiaddrs give their IP address and peer id") {
+  CHECK(ip_of("/ip4/203.0.113.7/tcp/4001") == "203.0.113.7");
+  CHECK(ip_of("/ip4/1.2.3.4") == "1.2.3.4");
+  CHECK(ip_of("/ip6/2001:db8::1/udp/4001/quic-v1") == "2001:db8::1");
+  CHECK(ip_of("/ip6/::/udp/1/quic") == "::");
+  CHECK(ip_of("/ip6/::1/tcp/1") == "::1");
+  CHECK(ip_of("/ip6/1:2:3:4:5:6:7:8/tcp/1") == "1:2:3:4:5:6:7:8");
+  CHECK(ip_of("/ip6/::ffff:1.2.3.4/tcp/1") == "::ffff:102:304");
+  CHECK(ip_of("/ip6/2001:DB8:0:0:1::/tcp/1") == "2001:db8:0:0:1::");  // the longest run of zeros is elided
+  CHECK(ip_of("/ip4/192.0.2.1/udp/443/webrtc-direct/certhash/uEiDDq4_xNyDorZBH3TlGazyJdOWSwvo4PUo5YHFMrvDE8g") == "192.0.2.1");
+  CHECK(ip_of("/ip4/192.0.2.1/udp/443/quic-v1/webtransport/certhash/uEiA/certhash/uEiB") == "192.0.2.1");
+  CHECK(ip_of("/ip6zone/eth0/ip6/fe80::1/tcp/1") == "fe80::1");
+  CHECK(ip_of("/dns4/example.com/tcp/443/wss") == "none");
+  CHECK(ip_of("/dns/example.com/tcp/443") == "none");
+  CHECK(ip_of("/dns6/example.com/udp/443/quic-v1") == "none");
+  CHECK(ip_of("/dnsaddr/bootstrap.libp2p.io/p2p/QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN") == "none");
+  CHECK(ip_of("/unix/tmp/node.sock") == "none");
+
+  auto r = parse_multiaddr("/ip4/1.2.3.4/tcp/1/p2p/12D3KooWRelay/p2p-circuit/p2p/12D3KooWTarget");
+  REQUIRE(r);
+  CHECK(r->ip->str() == "1.2.3.4");
+  CHECK(r->peer == "12D3KooWTarget");
+  auto q = parse_multiaddr("/ip4/1.2.3.4/tcp/1/ipfs/QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN");
+  REQUIRE(q);
+  CHECK(q->peer == "QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN");
+}
+
+TEST_CASE("malformed multiaddrs are refused naming the component") {
+  CHECK(error_of("") == "multiaddr invalid argument: empty multiaddr");
+  CHECK(error_of("ip4/1.2.3.4") == "multiaddr:ip4/1.2.3.4 invalid argument: a multiaddr starts with '/'");
+  CHECK(error_of("/ip4/1.2.3") == "multiaddr:/ip4/1.2.3 invalid argument: not an IPv4 address (four decimal numbers 0-255)");
+  CHECK(error_of("/ip4/1.2.3.256") == "multiaddr:/ip4/1.2.3.256 invalid argument: not an IPv4 address (four decimal numbers 0-255)");
+  CHECK(error_of("/ip4/01.2.3.4").find("not an IPv4 address") != std::string::npos);
+  CHECK(error_of("/ip6/1::2::3").find("not an IPv6 address") != std::string::npos);
+  CHECK(error_of("/ip6/12345::1").find("not an IPv6 address") != std::string::npos);
+  CHECK(error_of("/ip6/1:2:3:4:5:6:7:8:9").find("not an IPv6 address") != std::string::npos);
+  CHECK(error_of("/ip6/1:2:3:4:5:6:7").find("not an IPv6 address") != std::string::npos);
+  CHECK(error_of("/ip4/1.2.3.4/tcp/65536") == "multiaddr:/tcp/65536 invalid argument: not a port number (0-65535)");
+  CHECK(error_of("/ip4/1.2.3.4/tcp") == "multiaddr:tcp invalid argument: missing value");
+  CHECK(error_of("/ip4/1.2.3.4/tcpp/1") == "multiaddr:tcpp invalid argument: unknown multiaddr protocol");
+  CHECK(error_of("/ip4/1.2.3.4/p2p/not-a-peer").find("not a peer id") != std::string::npos);
+  CHECK(error_of("/ip4/1.2.3.4/ipcidr/33").find("prefix length") != std::string::npos);
+  CHECK(error_of("/tcp/1/ipcidr/3").find("ipcidr must follow") != std::string::npos);
+  CHECK(error_of("//ip4/1.2.3.4").find("unknown multiaddr protocol") != std::string::npos);
+}
+
+TEST_CASE("IPv4-mapped IPv6 addresses unmap to IPv4; prefixes mask and print") {
+  auto r = parse_multiaddr("/ip6/::ffff:203.0.113.9");
+  REQUIRE(r);
+  CHECK(r->ip->v6);
+  CHECK(r->ip->unmapped().str() == "203.0.113.9");
+  CHECK_FALSE(r->ip->unmapped().v6);
+  rcmgr::ip_prefix p{r->ip->unmapped().masked(24), 24};
+  CHECK(p.str() == "203.0.113.0/24");
+  auto v6 = parse_multiaddr("/ip6/2001:db8:aaaa:bbbb::1");
+  REQUIRE(v6);
+  CHECK(rcmgr::ip_prefix{v6->ip->masked(56), 56}.str() == "2001:db8:aaaa:bb00::/56");
+  CHECK(rcmgr::ip_prefix{v6->ip->masked(48), 48}.str() == "2001:db8:aaaa::/48");
+  CHECK(parse_multiaddr("/ip4/127.0.0.1")->ip->is_loopback());
+  CHECK(parse_multiaddr("/ip6/::1")->ip->is_loopback());
+  CHECK_FALSE(parse_multiaddr("/ip6/::2")->ip->is_loopback());
+}
+
+TEST_CASE("allowlist entries: address, optional ipcidr, optional peer") {
+  auto a = rcmgr::parse_allowlist_entry("/ip4/1.2.3.4");
+  REQUIRE(a);
+  CHECK(a->network.str() == "1.2.3.4/32");
+  CHECK(a->peer.str().empty());
+  auto b = rcmgr::parse_allowlist_entry("/ip4/1.2.3.77/ipcidr/24/p2p/12D3KooWPeer");
+  REQUIRE(b);
+  CHECK(b->network.str() == "1.2.3.0/24");
+  CHECK(b->peer.str() == "12D3KooWPeer");
+  CHECK(b->str() == "/ip4/1.2.3.0/ipcidr/24/p2p/12D3KooWPeer");
+  auto c = rcmgr::parse_allowlist_entry("/ip6/1:2:3::/ipcidr/58");
+  REQUIRE(c);
+  CHECK(c->network.str() == "1:2:3::/58");
+  CHECK_FALSE(rcmgr::parse_allowlist_entry("/dns4/example.com"));
+  CHECK_FALSE(rcmgr::parse_allowlist_entry("/ip4/1.2.3.4/ipcidr/40"));
+}
