@@ -256,13 +256,13 @@ class basic_resource_manager {
 // translation unit but one from instantiating the engine behind them.
 
 template <scope_topology Topology, class... Policies>
-basic_resource_manager<Topology, Policies...>::basic_resource_manager(const limits_type& limits) : core_(checked(limits)) {}
+RCMGR_DETAIL_ENGINE_ENTRY basic_resource_manager<Topology, Policies...>::basic_resource_manager(const limits_type& limits) : core_(checked(limits)) {}
 template <scope_topology Topology, class... Policies>
-basic_resource_manager<Topology, Policies...>::~basic_resource_manager() = default;
+RCMGR_DETAIL_ENGINE_ENTRY basic_resource_manager<Topology, Policies...>::~basic_resource_manager() = default;
 
 template <scope_topology Topology, class... Policies>
 template <class K, class... Parents>
-auto basic_resource_manager<Topology, Policies...>::open(direction dir, bool use_fd, Parents&&... parents)
+RCMGR_DETAIL_ENGINE_ENTRY auto basic_resource_manager<Topology, Policies...>::open(direction dir, bool use_fd, Parents&&... parents)
     -> result<handle<K>>
   requires detail::openable_with<core_type, K, Parents...>
 {
@@ -273,7 +273,7 @@ auto basic_resource_manager<Topology, Policies...>::open(direction dir, bool use
 
 template <scope_topology Topology, class... Policies>
 template <class K, class Data>
-auto basic_resource_manager<Topology, Policies...>::open_carrying(Data&& data, direction dir, bool use_fd) -> result<handle<K>>
+RCMGR_DETAIL_ENGINE_ENTRY auto basic_resource_manager<Topology, Policies...>::open_carrying(Data&& data, direction dir, bool use_fd) -> result<handle<K>>
   requires detail::openable_with<core_type, K> &&
            std::is_same_v<std::remove_cvref_t<Data>, typename detail::kind_traits<K>::carried>
 {
@@ -284,7 +284,7 @@ auto basic_resource_manager<Topology, Policies...>::open_carrying(Data&& data, d
 
 template <scope_topology Topology, class... Policies>
 template <class K, class Key>
-auto basic_resource_manager<Topology, Policies...>::acquire(const Key& key) -> ref<K> {
+RCMGR_DETAIL_ENGINE_ENTRY auto basic_resource_manager<Topology, Policies...>::acquire(const Key& key) -> ref<K> {
   if (const key_problem kp = detail::key_problem_of<K>(key)) return ref<K>(kp);
   errc why{};
   auto* n = core_.template acquire<K>(key, why);
@@ -294,31 +294,31 @@ auto basic_resource_manager<Topology, Policies...>::acquire(const Key& key) -> r
 template <scope_topology Topology, class... Policies>
 template <class K, class Key>
   requires(detail::kind_traits<K>::shape == kind_shape::keyed)
-std::optional<scope_stat> basic_resource_manager<Topology, Policies...>::stat(const Key& key) const {
+RCMGR_DETAIL_ENGINE_ENTRY std::optional<scope_stat> basic_resource_manager<Topology, Policies...>::stat(const Key& key) const {
   return core_.template find_stat<K>(key);
 }
 template <scope_topology Topology, class... Policies>
 template <class K>
-detail::list_type<K> basic_resource_manager<Topology, Policies...>::list() const {
+RCMGR_DETAIL_ENGINE_ENTRY detail::list_type<K> basic_resource_manager<Topology, Policies...>::list() const {
   return core_.template list<K>();
 }
 template <scope_topology Topology, class... Policies>
 template <class K>
-std::size_t basic_resource_manager<Topology, Policies...>::live_count() const {
+RCMGR_DETAIL_ENGINE_ENTRY std::size_t basic_resource_manager<Topology, Policies...>::live_count() const {
   return core_.template live_count<K>();
 }
 template <scope_topology Topology, class... Policies>
-result<void> basic_resource_manager<Topology, Policies...>::set_limits(const limits_type& limits) {
+RCMGR_DETAIL_ENGINE_ENTRY result<void> basic_resource_manager<Topology, Policies...>::set_limits(const limits_type& limits) {
   return core_.apply_limits(limits);
 }
 template <scope_topology Topology, class... Policies>
 template <class K>
-result<void> basic_resource_manager<Topology, Policies...>::set_limit(const limit_type_of<K>& l) {
+RCMGR_DETAIL_ENGINE_ENTRY result<void> basic_resource_manager<Topology, Policies...>::set_limit(const limit_type_of<K>& l) {
   return core_.template set_limit<K>(l);
 }
 template <scope_topology Topology, class... Policies>
 template <class K, class Key>
-result<void> basic_resource_manager<Topology, Policies...>::set_limit(const Key& key, const limit& l) {
+RCMGR_DETAIL_ENGINE_ENTRY result<void> basic_resource_manager<Topology, Policies...>::set_limit(const Key& key, const limit& l) {
   return core_.template set_limit<K>(key, l);
 }
 

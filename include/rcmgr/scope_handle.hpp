@@ -14,9 +14,21 @@
 #include <utility>
 
 #include "rcmgr/detail/core.hpp"
+#include "rcmgr/detail/platform.hpp"
 #include "rcmgr/errors.hpp"
 #include "rcmgr/resources.hpp"
 #include "rcmgr/result.hpp"
+
+/// How the members that enter the engine are defined out of their classes (here and in
+/// rcmgr/manager.hpp): not inline, so that an explicit instantiation declaration
+/// (rcmgr/libp2p/extern_instance.hpp) keeps them out of every translation unit but one; inline on
+/// bare metal, which has no such instance and where the compiler then folds them into their
+/// callers (the firmware's code size).
+#if RCMGR_BARE_METAL
+#define RCMGR_DETAIL_ENGINE_ENTRY inline
+#else
+#define RCMGR_DETAIL_ENGINE_ENTRY
+#endif
 
 namespace rcmgr {
 
@@ -368,34 +380,34 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
 // inlines them where it sees fit.
 
 template <class Core, class K>
-result<void> scope_handle<Core, K>::reserve_memory(std::int64_t size, std::uint8_t prio) noexcept {
+RCMGR_DETAIL_ENGINE_ENTRY result<void> scope_handle<Core, K>::reserve_memory(std::int64_t size, std::uint8_t prio) noexcept {
   if (node_ == nullptr) return detail::empty_handle_error(detail::kind_traits<K>::name);
   return core_->template reserve_memory<K>(*node_, size, prio);
 }
 template <class Core, class K>
-void scope_handle<Core, K>::release_memory(std::int64_t size) noexcept {
+RCMGR_DETAIL_ENGINE_ENTRY void scope_handle<Core, K>::release_memory(std::int64_t size) noexcept {
   if (node_ != nullptr) core_->template release_memory<K>(*node_, size);
 }
 template <class Core, class K>
-result<scope_handle<Core, span_of<K>>> scope_handle<Core, K>::begin_span() {
+RCMGR_DETAIL_ENGINE_ENTRY result<scope_handle<Core, span_of<K>>> scope_handle<Core, K>::begin_span() {
   if (node_ == nullptr) return detail::empty_handle_error(detail::kind_traits<K>::name);
   auto r = core_->template begin_span<K>(*node_);
   if (!r) return r.error();
   return scope_handle<Core, span_of<K>>(*core_, *r);
 }
 template <class Core, class K>
-void scope_handle<Core, K>::done() noexcept {
+RCMGR_DETAIL_ENGINE_ENTRY void scope_handle<Core, K>::done() noexcept {
   if (node_ != nullptr) core_->template end<K>(*node_);
 }
 template <class Core, class K>
 template <class P, class... Key>
   requires detail::late_parent_of<Core, K, P> && detail::attach_key_for<P, Key...>
-result<void> scope_handle<Core, K>::set(const Key&... key) {
+RCMGR_DETAIL_ENGINE_ENTRY result<void> scope_handle<Core, K>::set(const Key&... key) {
   if (node_ == nullptr) return detail::empty_handle_error(detail::kind_traits<K>::name);
   return core_->template attach<K, P>(*node_, key...);
 }
 template <class Core, class K>
-void scope_handle<Core, K>::reset() noexcept {
+RCMGR_DETAIL_ENGINE_ENTRY void scope_handle<Core, K>::reset() noexcept {
   if (node_ != nullptr) {
     // End the scope first: spans and owned children also hold references to the node, and
     // the scope must not stay charged until they end.
@@ -407,27 +419,27 @@ void scope_handle<Core, K>::reset() noexcept {
 }
 
 template <class Core, class K>
-result<void> scope_ref<Core, K>::reserve_memory(std::int64_t size, std::uint8_t prio) noexcept {
+RCMGR_DETAIL_ENGINE_ENTRY result<void> scope_ref<Core, K>::reserve_memory(std::int64_t size, std::uint8_t prio) noexcept {
   if (node_ == nullptr) return empty_error();
   return core_->template reserve_memory<K>(*node_, size, prio);
 }
 template <class Core, class K>
-void scope_ref<Core, K>::release_memory(std::int64_t size) noexcept {
+RCMGR_DETAIL_ENGINE_ENTRY void scope_ref<Core, K>::release_memory(std::int64_t size) noexcept {
   if (node_ != nullptr) core_->template release_memory<K>(*node_, size);
 }
 template <class Core, class K>
-result<scope_handle<Core, span_of<K>>> scope_ref<Core, K>::begin_span() {
+RCMGR_DETAIL_ENGINE_ENTRY result<scope_handle<Core, span_of<K>>> scope_ref<Core, K>::begin_span() {
   if (node_ == nullptr) return empty_error();
   auto r = core_->template begin_span<K>(*node_);
   if (!r) return r.error();
   return scope_handle<Core, span_of<K>>(*core_, *r);
 }
 template <class Core, class K>
-scope_name scope_ref<Core, K>::id() const {
+RCMGR_DETAIL_ENGINE_ENTRY scope_name scope_ref<Core, K>::id() const {
   return node_ != nullptr ? core_->template name_of<K>(*node_) : scope_name(detail::kind_traits<K>::name);
 }
 template <class Core, class K>
-void scope_ref<Core, K>::drop() noexcept {
+RCMGR_DETAIL_ENGINE_ENTRY void scope_ref<Core, K>::drop() noexcept {
   if (node_ != nullptr) core_->template release_ref<K>(node_), core_->template live_closed<K>();
 }
 

@@ -408,7 +408,9 @@ void monitor(Mgr& mgr, const lp::limits& cap, totals& t, std::atomic<bool>& stop
                                                                    " above the limit " + std::to_string(mem_limit));
   };
   auto& core = mgr.core();
-  while (!stop.load()) {
+  // At least one sample, even when the workers finish before this thread first runs (a fast
+  // build on a busy machine).
+  do {
     raw("system", core.template singleton<lp::system_scope>().rc, cap.get<lp::system_scope>().memory);
     raw("transient", core.template singleton<lp::transient_scope>().rc, cap.get<lp::transient_scope>().memory);
     for_each_node<lp::protocol_scope>(core, [&](const auto& n) { raw("protocol", n.rc, cap.get<lp::protocol_scope>().memory); });
@@ -423,7 +425,7 @@ void monitor(Mgr& mgr, const lp::limits& cap, totals& t, std::atomic<bool>& stop
     for (auto& [k, s] : mgr.template list<lp::service_peer_scope>()) check("service-peer " + k.first, s, cap.get<lp::service_peer_scope>());
     ++t.samples;
     std::this_thread::yield();
-  }
+  } while (!stop.load());
 }
 
 /// Lowers and raises limits while the workers run; never above `stress_limits(2)`.
