@@ -188,6 +188,13 @@ TEST_CASE("the collector exports go-libp2p's families with values from the manag
 TEST_CASE("conn_memory follows what a connection's spans reserve, as go's does; stream spans do not count") {
   // with another observer beside it too: the set forwards span events by their owner's kind
   using both = rcmgr::resource_manager<rcmgr::observed_by<rcmgr::prometheus::metrics_observer, rcmgr::counting_observer>>;
+  // decided at compile time: the spans of a stream build no event for the metrics observer
+  using core = manager::core_type;
+  constexpr auto reserved = rcmgr::scope_event::type::reserved;
+  STATIC_REQUIRE(core::notifies<rcmgr::span_of<lp::connection_scope>>(reserved));
+  STATIC_REQUIRE(core::notifies<rcmgr::span_of<rcmgr::span_of<lp::connection_scope>>>(reserved));
+  STATIC_REQUIRE_FALSE(core::notifies<rcmgr::span_of<lp::stream_scope>>(reserved));
+  STATIC_REQUIRE_FALSE(core::notifies<rcmgr::span_of<rcmgr::span_of<lp::stream_scope>>>(reserved));
   auto run = [](auto& mgr) {
     rcmgr::prometheus::collector col(mgr);
     auto c = mgr.open_connection(direction::inbound, true);
