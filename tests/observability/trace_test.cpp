@@ -532,15 +532,35 @@ TEST_CASE("refusals are traced as go traces them: the refusing scope's usage in 
         nlohmann::json::parse(R"({"Type":"block_add_conn","Name":"peer:12D3KooWBlock","DeltaIn":1,"Delta":1,"ConnsIn":1,"FD":1})"));
 }
 
-TEST_CASE("opened with the manager, the trace creates the singletons with their limits after start") {
+TEST_CASE("opened with the manager, the trace creates the singletons with their limits after start; allowlisted scopes have go's names") {
   const auto path = (std::filesystem::temp_directory_path() / ("rcmgr_trace_start_" + std::to_string(::getpid()) + ".json.gz")).string();
   using gated = rcmgr::gated_resource_manager<rcmgr::single_threaded, rcmgr::observed_by<rcmgr::trace_observer>>;
-  gated mgr;
+  auto limits = rcmgr::libp2p::default_gated_limits();
+  auto t = limits.get<lp::transient_scope>();
+  t.conns_inbound = 0;  // every inbound connection goes to the allowlisted scopes, or is refused
+  limits.set<lp::transient_scope>(t);
+  rcmgr::gating_options g;
+  g.allowlist = {"/ip4/127.0.0.0/ipcidr/8"};
+  gated mgr(limits, g);
   REQUIRE(mgr.observer().open(path, mgr));
+  std::vector<nlohmann::json> lines;
+  {
+    auto allowed = mgr.open_connection(direction::inbound, true, "/ip4/127.0.0.1/tcp/4001");
+    REQUIRE(allowed);
+    REQUIRE_FALSE(mgr.open_connection(direction::inbound, true, "/ip4/192.0.2.1/tcp/4001"));
+  }
   mgr.observer().close();
-  const auto lines = read_trace(path);
+  lines = read_trace(path);
   std::filesystem::remove(path);
-  REQUIRE(lines.size() == 5);
+  // the allowed connection is charged to the allowlisted scopes; the refused one is created,
+  // blocked by transient and destroyed
+  std::vector<std::string> seen;
+  for (std::size_t i = 5; i < lines.size(); ++i) seen.push_back(lines[i]["Type"].get<std::string>() + " " + lines[i].value("Name", ""));
+  CHECK(seen == std::vector<std::string>{"create_scope conn-1", "add_conn conn-1", "add_conn allowlistedTransient",
+                                         "add_conn allowlistedSystem", "create_scope conn-2", "block_add_conn transient",
+                                         "destroy_scope conn-2", "remove_conn conn-1", "remove_conn allowlistedTransient",
+                                         "remove_conn allowlistedSystem", "destroy_scope conn-1"});
+  lines.resize(5);
   CHECK(lines[0]["Type"] == "start");
   std::set<std::string> names;
   for (std::size_t i = 1; i < lines.size(); ++i) {
