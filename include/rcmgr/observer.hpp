@@ -78,7 +78,7 @@ struct scope_event {
   direction dir = direction::inbound;  ///< for opened / open_refused: the direction asked
   bool fd = false;                     ///< for opened / open_refused: whether a file descriptor was asked
   scope_stat usage{};                  ///< for reserved / released / attached: `scope`'s usage after the operation
-  scope_path path{};                   ///< what `scope` is charged to now (not for refused opens)
+  scope_path path{};                   ///< what `scope` is charged to now (for a refused open: when a limit refused it, as it was then)
   scope_path before{};                 ///< for attached: what `scope` was charged to before
   /// For opened, open_refused (when a limit refused), span_begun and created: the scope's limit
   /// (a span's is its owner's), valid during on_event. Fields of resources the scope does not
