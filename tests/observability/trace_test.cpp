@@ -532,6 +532,36 @@ TEST_CASE("refusals are traced as go traces them: the refusing scope's usage in 
         nlohmann::json::parse(R"({"Type":"block_add_conn","Name":"peer:12D3KooWBlock","DeltaIn":1,"Delta":1,"ConnsIn":1,"FD":1})"));
 }
 
+TEST_CASE("scopes are numbered as go numbers them: connections and streams apart, spans per owner") {
+  const auto path = (std::filesystem::temp_directory_path() / ("rcmgr_trace_names_" + std::to_string(::getpid()) + ".json.gz")).string();
+  manager mgr;
+  REQUIRE(mgr.observer().open(path));
+  {
+    auto s1 = mgr.open_stream(rcmgr::peer_id("12D3KooWNames"), direction::inbound);
+    auto c1 = mgr.open_connection(direction::outbound, false);
+    auto s2 = mgr.open_stream(rcmgr::peer_id("12D3KooWNames"), direction::outbound);
+    REQUIRE(s1);
+    REQUIRE(c1);
+    REQUIRE(s2);
+    auto a = s2->begin_span();
+    REQUIRE(a);
+    auto b = s2->begin_span();
+    REQUIRE(b);
+    auto ab = a->begin_span();
+    REQUIRE(ab);
+    auto c = c1->begin_span();
+    REQUIRE(c);
+  }
+  mgr.observer().close();
+  const auto lines = read_trace(path);
+  std::filesystem::remove(path);
+  std::vector<std::string> created;
+  for (const auto& e : lines)
+    if (e["Type"] == "create_scope") created.push_back(e["Name"]);
+  CHECK(created == std::vector<std::string>{"peer:12D3KooWNames", "stream-1", "conn-1", "stream-2", "stream-2.span-1",
+                                            "stream-2.span-2", "stream-2.span-1.span-1", "conn-1.span-1"});
+}
+
 TEST_CASE("opened with the manager, the trace creates the singletons with their limits after start; allowlisted scopes have go's names") {
   const auto path = (std::filesystem::temp_directory_path() / ("rcmgr_trace_start_" + std::to_string(::getpid()) + ".json.gz")).string();
   using gated = rcmgr::gated_resource_manager<rcmgr::single_threaded, rcmgr::observed_by<rcmgr::trace_observer>>;

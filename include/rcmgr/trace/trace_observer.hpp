@@ -199,7 +199,7 @@ class trace_observer {
   std::string go_name(const scope_name& n, const void* object) {
     if (object != nullptr) {
       std::lock_guard lk(names_mu_);
-      if (auto it = names_.find(object); it != names_.end()) return it->second;
+      if (auto it = names_.find(object); it != names_.end()) return it->second.name;
     }
     return go_shared_name(n);
   }
@@ -221,13 +221,22 @@ class trace_observer {
     if (kind == "allowlisted-transient") return "allowlistedTransient";
     return n.str();
   }
-  std::string assign(const void* object, std::string_view kind, const std::string& owner) {
+  /// Names a new connection, stream or other per-object scope: go counts each kind apart, from 1.
+  std::string assign(const void* object, std::string_view kind) {
     std::lock_guard lk(names_mu_);
-    const std::uint64_t id = ++next_id_;
-    std::string name = kind == "connection" ? "conn-" + std::to_string(id)
-                       : owner.empty()      ? std::string(kind) + "-" + std::to_string(id)
-                                            : owner + ".span-" + std::to_string(id);
-    names_[object] = name;
+    const std::uint64_t id = ++next_of_kind_[std::string(kind)];
+    std::string name = (kind == "connection" ? std::string("conn") : std::string(kind)) + "-" + std::to_string(id);
+    names_[object] = object_name{name};
+    return name;
+  }
+  /// Names a new span of `owner` (go numbers spans per owner, from 1).
+  std::string assign_span(const void* object, const void* owner, const std::string& owner_name) {
+    std::lock_guard lk(names_mu_);
+    std::uint64_t id;
+    if (auto it = owner == nullptr ? names_.end() : names_.find(owner); it != names_.end()) id = ++it->second.spans;
+    else id = ++shared_spans_[owner_name];  // a span of a shared scope
+    std::string name = owner_name + ".span-" + std::to_string(id);
+    names_[object] = object_name{name};
     return name;
   }
   void forget(const void* object) {
@@ -339,7 +348,7 @@ class trace_observer {
         e.path.for_each([&](const scope_name&, const scope_stat&, const void* o) {
           if (refused == nullptr) refused = o;
         });
-      if (refused != nullptr) out.push_back(creation(e, assign(refused, e.scope.kind, {})));
+      if (refused != nullptr) out.push_back(creation(e, assign(refused, e.scope.kind)));
       block(e, out);
       if (refused != nullptr) {
         out.push_back(destruction(go_name(e.scope, refused)));
@@ -349,18 +358,28 @@ class trace_observer {
     }
     switch (e.what) {
       case T::opened: {
-        out.push_back(creation(e, assign(e.object, e.scope.kind, {})));
+        out.push_back(creation(e, assign(e.object, e.scope.kind)));
         for (const auto& x : visit(e.path)) change(out, x.name, e.usage, 1, x.usage, priority::always);
         break;
       }
       case T::created: out.push_back(creation(e, go_shared_name(e.scope))); break;
-      case T::destroyed: out.push_back(destruction(go_shared_name(e.scope))); break;
+      case T::destroyed: {
+        std::string name = go_shared_name(e.scope);
+        {
+          std::lock_guard lk(names_mu_);
+          shared_spans_.erase(name);  // a scope created again numbers its spans from 1, as in go
+        }
+        out.push_back(destruction(std::move(name)));
+        break;
+      }
       case T::span_begun: {
         std::string owner;
+        const void* owner_object = nullptr;
+        bool found = false;
         e.path.for_each([&](const scope_name& n, const scope_stat&, const void* o) {
-          if (o != e.object && owner.empty()) owner = go_name(n, o);
+          if (o != e.object && !found) owner = go_name(n, o), owner_object = o, found = true;
         });
-        out.push_back(creation(e, assign(e.object, "span", owner.empty() ? std::string("span") : owner)));
+        out.push_back(creation(e, assign_span(e.object, owner_object, found ? owner : std::string("span"))));
         break;
       }
       case T::reserved:
@@ -443,9 +462,14 @@ class trace_observer {
   gzFile file_ = nullptr;  // used by the writer thread only
   std::thread writer_;
 
-  std::mutex names_mu_;  // guards the trace ids of live connections, streams and spans
-  std::unordered_map<const void*, std::string> names_;
-  std::uint64_t next_id_ = 0;
+  std::mutex names_mu_;  // guards the trace names of live connections, streams and spans, and the counters
+  struct object_name {
+    std::string name;
+    std::uint64_t spans = 0;  ///< spans begun on it so far
+  };
+  std::unordered_map<const void*, object_name> names_;
+  std::unordered_map<std::string, std::uint64_t> next_of_kind_;  ///< last id given, by per-object kind
+  std::unordered_map<std::string, std::uint64_t> shared_spans_;  ///< spans begun so far, by shared scope name
 };
 
 namespace detail {
