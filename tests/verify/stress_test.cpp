@@ -657,8 +657,9 @@ TEMPLATE_LIST_TEST_CASE("concurrent use never exceeds a limit and always returns
   run_phase(mgr, fixed, false, 3, t, ep);
   // The limits now move under the workers: the monitor's samples of shared scopes are checked
   // against the largest limit ever set (usage admitted under a higher limit stays after it is
-  // lowered), and every reservation on the workers' private scopes against the limits in force
-  // during its call.
+  // lowered), every reservation on the workers' private scopes against the limits in force
+  // during its call, and every admission on a shared scope through its raw counter against the
+  // limits in force since its call began.
   run_phase(mgr, stress_limits(2), true, 3, t, ep);
   std::cout << "stress[" << (std::is_same_v<TestType, rcmgr::thread_safe> ? "thread_safe" : "thread_cached<1024, 2>")
             << "]: " << t.calls.load() << " calls on 4 threads (" << t.refused.load() << " refused by a limit), "
