@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "rcmgr/config/json.hpp"
 
@@ -70,17 +71,13 @@ std::uint64_t duplicate_check_probes(const std::string& text) {
   return sax.probes();
 }
 
-/// Seconds parse_limits takes on `text`, best of three (the least disturbed by other work).
+/// Seconds parse_limits takes on `text`.
 double parse_seconds(const std::string& text) {
-  double best = 1e9;
-  for (int i = 0; i < 3; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const auto r = cfg::parse_limits(text);
-    const std::chrono::duration<double> d = std::chrono::steady_clock::now() - t0;
-    REQUIRE(r.has_value());
-    best = std::min(best, d.count());
-  }
-  return best;
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto r = cfg::parse_limits(text);
+  const std::chrono::duration<double> d = std::chrono::steady_clock::now() - t0;
+  REQUIRE(r.has_value());
+  return d.count();
 }
 
 }  // namespace
@@ -176,13 +173,21 @@ TEST_CASE("duplicate keys are found with constant work per key", "[config][hosti
   CHECK(double(duplicate_check_probes(many)) / 50002.0 < 5.0);
 }
 
-TEST_CASE("reading twice the keys takes about twice the time", "[config][hostile]") {
-  // A regression gate against quadratic work, measured against the same run: 2n keys may take
-  // 2x the time of n (2.1x with the document's std::map objects), never 4x. Best of three each.
-  const std::size_t n = 10000;
-  const std::string small = protocols(n), large = protocols(2 * n);
-  const double t_n = parse_seconds(small);
-  const double t_2n = parse_seconds(large);
-  INFO(n << " keys: " << t_n << " s; " << 2 * n << " keys: " << t_2n << " s; ratio " << t_2n / t_n);
-  CHECK(t_2n < 3.0 * t_n);
+TEST_CASE("reading four times the keys takes about four times the time", "[config][hostile]") {
+  // A regression gate against quadratic work, measured against the same run: 4n keys take about
+  // 4x the time of n (4.5x with the document's std::map objects and a larger working set), a
+  // quadratic reader 16x. Each of five rounds times n then 4n back to back, so both see the
+  // same load; the median of the five ratios counts, so a burst of other work on the machine
+  // during one round does not decide it.
+  const std::size_t n = 5000;
+  const std::string small = protocols(n), large = protocols(4 * n);
+  std::vector<double> ratios;
+  for (int i = 0; i < 5; ++i) {
+    const double t_n = parse_seconds(small);
+    ratios.push_back(parse_seconds(large) / t_n);
+  }
+  std::sort(ratios.begin(), ratios.end());
+  const double ratio = ratios[ratios.size() / 2];
+  INFO(n << " vs " << 4 * n << " keys: median ratio " << ratio << " (from " << ratios.front() << " to " << ratios.back() << ")");
+  CHECK(ratio < 8.0);
 }
