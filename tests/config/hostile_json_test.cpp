@@ -171,6 +171,12 @@ TEST_CASE("duplicate keys are found with constant work per key", "[config][hosti
     many += (i != 0 ? ",\"P" : "\"P") + std::to_string(i) + R"(":{"Conns":1,"Streams":2,"Memory":"3","FD":4})";
   many += "}}";
   CHECK(double(duplicate_check_probes(many)) / 50002.0 < 5.0);
+  // The hash is keyed per reader: no two readers share a key, so keys that collide under one
+  // say nothing about the next (a fixed or unseeded hash would fail here).
+  nlohmann::json d1, d2;
+  const cfg::detail::strict_sax a(d1), b(d2);
+  CHECK((a.seed().k0 != b.seed().k0 || a.seed().k1 != b.seed().k1));
+  CHECK((a.seed().k0 != 0 || a.seed().k1 != 0));
 }
 
 TEST_CASE("reading four times the keys takes about four times the time", "[config][hostile]") {

@@ -276,6 +276,8 @@ class strict_sax {
   const std::string& syntax_message() const { return syntax_message_; }
   /// Slots the duplicate check looked at so far: O(1) expected per key (for tests).
   std::uint64_t probes() const { return probes_; }
+  /// This reader's secret hash key (for tests: each reader draws its own).
+  const rcmgr::detail::hash_seed& seed() const { return seed_; }
 
  private:
   struct frame {
