@@ -691,3 +691,49 @@ TEMPLATE_LIST_TEST_CASE("the shared-scope checks fail when a lowered limit is no
     CHECK_THAT(f, Catch::StartsWith("shared scope ") && Catch::Contains("above every limit in force since it began"));
   }
 }
+
+TEST_CASE("a stream moving from transient to its protocol is never in neither", "[verify][stress]") {
+  // set_protocol charges the protocol (and the protocol-peer view) before it releases transient.
+  // A monitor reading transient and then the protocol therefore finds a moving stream's bytes in
+  // at least one of them: read in transient, or moved before that read and so charged to the
+  // protocol before the later read. Releasing first would let both reads miss them. One worker
+  // moves streams holding `held` bytes; `seq` is odd while a stream holds them and is not yet
+  // ended, so a monitor pass that saw the same odd `seq` before and after its reads is checked.
+  using mgr_t = rcmgr::resource_manager<rcmgr::thread_safe>;
+  mgr_t mgr(lp::limits{});
+  constexpr std::int64_t held = 4096;
+  constexpr int moves = 5000;
+  std::atomic<std::uint64_t> seq{0};
+  std::atomic<bool> stop{false};
+  std::uint64_t checked = 0, missed = 0;
+  std::thread monitor([&] {
+    auto& core = mgr.core();
+    while (!stop.load()) {
+      const std::uint64_t before = seq.load();
+      const std::int64_t in_transient = core.template singleton<lp::transient_scope>().rc.memory.load();
+      const std::int64_t in_protocol = mgr.view_protocol("/moving", [](auto& p) { return p.stat().memory; });
+      if ((before & 1) != 0 && seq.load() == before) {
+        ++checked;
+        if (in_transient + in_protocol < held) ++missed;
+      }
+    }
+  });
+  int refused = 0;
+  for (int i = 0; i < moves && refused == 0; ++i) {
+    auto s = mgr.open_stream(rcmgr::peer_id("mover"), rcmgr::direction::inbound);
+    if (!s || !s->reserve_memory(held)) {
+      ++refused;
+      break;
+    }
+    seq.fetch_add(1);  // odd: the stream holds `held` bytes in transient or in its protocol
+    if (!s->set_protocol("/moving")) ++refused;
+    seq.fetch_add(1);  // even: about to end
+    s->done();
+  }
+  stop = true;
+  monitor.join();
+  CHECK(refused == 0);  // the default limits admit one stream of 4 KiB
+  INFO(checked << " monitor passes during a move, " << missed << " found the bytes in neither scope");
+  CHECK(checked > 0);
+  CHECK(missed == 0);
+}
