@@ -12,13 +12,14 @@
 // during that call: the changer publishes an epoch before and after each change, and a
 // reservation bracketed by epochs [lo, hi] may have been admitted against any limit of those
 // epochs, not the largest ever set. On the shared scopes (system, transient, protocols,
-// services), where other threads reserve and release concurrently, a call's admission is checked
-// through the raw counter read right after it: every rise of a raw counter is an admission checked
-// against the limit then in force, so a counter read after this call's admission is within the
-// largest limit in force since the call began; shared memory reservations are sometimes as large
-// as the high limits, so that only a raised limit admits them. Between rounds, with every worker stopped, every raw
-// counter must be exactly zero (or exactly the stock the cache holds) and no peer,
-// protocol-peer or service-peer scope may remain.
+// services), where other threads reserve and release concurrently, a call's admission is
+// checked through the raw counter read right after it: every rise of a raw counter is an
+// admission checked against the limit then in force, so a counter read after this call's
+// admission is within the largest limit in force since the call began; shared memory
+// reservations are sometimes as large as the high limits, so that only a raised limit admits
+// them. Between rounds, with every worker stopped, every raw counter must be exactly zero (or
+// exactly the stock the cache holds) and no peer, protocol-peer or service-peer scope may
+// remain.
 //
 //   RCMGR_STRESS_ITERS=<n>   calls per worker per round (default 10000)
 #include <catch2/catch.hpp>
