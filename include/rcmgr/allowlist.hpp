@@ -50,6 +50,13 @@ inline result<allowlist_entry> parse_allowlist_entry(std::string_view text) noex
   allowlist_entry e;
   e.network.len = r->cidr ? *r->cidr : r->ip->bits();
   e.network.addr = r->ip->masked(e.network.len);
+  // An IPv4-mapped network (/ip6/::ffff:1.2.3.0/ipcidr/120) is the IPv4 network it maps, as in
+  // go (net.IPNet.Contains): gating matches unmapped addresses, so the mapped form would match
+  // none. Networks shorter than /96 keep their IPv6 form (they do not contain IPv4 in go either).
+  if (e.network.len >= 96 && e.network.addr.unmapped() != e.network.addr) {
+    e.network.addr = e.network.addr.unmapped();
+    e.network.len -= 96;
+  }
   e.peer = peer_id(r->peer);
   return e;
 }
@@ -111,7 +118,8 @@ class allowlist {
 
   /// go's Allowed: the address is in some entry's network, whatever peer the entry names (the
   /// peer is not known yet when a connection opens).
-  bool allowed(const ip_address& ip) const noexcept {
+  bool allowed(const ip_address& raw) const noexcept {
+    const ip_address ip = raw.unmapped();  // entries hold IPv4 networks in their IPv4 form
     const snapshot& s = *current_.load(std::memory_order_acquire);
     for (const auto& n : s.networks)
       if (n.contains(ip)) return true;
@@ -121,7 +129,8 @@ class allowlist {
   }
   /// go's AllowedPeerAndMultiaddr: a peerless entry's network holds the address, or an entry
   /// naming this peer does.
-  bool allowed(const ip_address& ip, std::string_view peer) const noexcept {
+  bool allowed(const ip_address& raw, std::string_view peer) const noexcept {
+    const ip_address ip = raw.unmapped();
     const snapshot& s = *current_.load(std::memory_order_acquire);
     for (const auto& n : s.networks)
       if (n.contains(ip)) return true;

@@ -129,7 +129,10 @@ struct ip_prefix {
 
   constexpr bool contains(const ip_address& a) const noexcept {
     if (a.v6 != addr.v6) return false;
-    const int whole = len / 8, rest = len % 8;
+    // A length outside 0..bits (a hand-built prefix) is clamped, as masked() does: it must not
+    // index past the address or shift by a negative count.
+    const int n = len < 0 ? 0 : len > addr.bits() ? addr.bits() : len;
+    const int whole = n / 8, rest = n % 8;
     for (int i = 0; i < whole; ++i)
       if (a.bytes[std::size_t(i)] != addr.bytes[std::size_t(i)]) return false;
     return rest == 0 || ((a.bytes[std::size_t(whole)] ^ addr.bytes[std::size_t(whole)]) & (0xff00u >> rest)) == 0;
@@ -139,9 +142,10 @@ struct ip_prefix {
   std::size_t write(char* buf) const noexcept {
     std::size_t n = addr.write(buf);
     buf[n++] = '/';
-    if (len >= 100) buf[n++] = char('0' + len / 100);
-    if (len >= 10) buf[n++] = char('0' + len / 10 % 10);
-    buf[n++] = char('0' + len % 10);
+    const int l = len < 0 ? 0 : len > addr.bits() ? addr.bits() : len;  // clamped as contains() does
+    if (l >= 100) buf[n++] = char('0' + l / 100);
+    if (l >= 10) buf[n++] = char('0' + l / 10 % 10);
+    buf[n++] = char('0' + l % 10);
     return n;
   }
   std::string str() const {

@@ -1,0 +1,91 @@
+// Gating under hostile or unusual input: allowlist entries written as IPv4-mapped IPv6 networks,
+// hand-built prefixes whose length is outside the address family.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "rcmgr/allowlist.hpp"
+#include "rcmgr/gating.hpp"
+#include "rcmgr/libp2p/gated_resource_manager.hpp"
+#include "rcmgr/multiaddr.hpp"
+
+using rcmgr::direction;
+namespace lp = rcmgr::libp2p;
+
+namespace {
+rcmgr::ip_address ip(const char* ma) {
+  auto r = rcmgr::parse_multiaddr(ma);
+  REQUIRE(r);
+  REQUIRE(r->ip);
+  return *r->ip;
+}
+}  // namespace
+
+TEST_CASE("an allowlist entry written as an IPv4-mapped network allows the IPv4 addresses it maps, as in go") {
+  // go's net.IPNet.Contains treats ::ffff:a.b.c.d/96+n as a.b.c.d/n; gating matches unmapped
+  // addresses, so the mapped form must become the IPv4 network or it would match nothing.
+  auto e = rcmgr::parse_allowlist_entry("/ip6/::ffff:203.0.113.0/ipcidr/120");
+  REQUIRE(e);
+  CHECK(e->str() == "/ip4/203.0.113.0/ipcidr/24");
+  CHECK(rcmgr::parse_allowlist_entry("/ip6/::ffff:203.0.113.7")->str() == "/ip4/203.0.113.7");
+  // shorter than /96 it is an IPv6 network (no IPv4 address is in it, in go either)
+  CHECK(rcmgr::parse_allowlist_entry("/ip6/::ffff:0:0/ipcidr/80")->str() == "/ip6/::/ipcidr/80");
+
+  rcmgr::allowlist al;
+  REQUIRE(al.add("/ip6/::ffff:203.0.113.0/ipcidr/120"));
+  CHECK(al.allowed(ip("/ip4/203.0.113.9")));
+  CHECK(al.allowed(ip("/ip6/::ffff:203.0.113.9")));  // a mapped address asked directly
+  CHECK_FALSE(al.allowed(ip("/ip4/203.0.114.9")));
+  REQUIRE(al.add("/ip4/198.51.100.1/p2p/12D3KooWBoot"));
+  CHECK(al.allowed(ip("/ip6/::ffff:198.51.100.1"), "12D3KooWBoot"));
+  // the IPv4 form and the mapped form are the same entry
+  CHECK(al.remove("/ip4/203.0.113.0/ipcidr/24").value());
+  CHECK_FALSE(al.allowed(ip("/ip4/203.0.113.9")));
+}
+
+TEST_CASE("a connection from an address in a mapped allowlist network falls back to the allowlisted scopes") {
+  auto limits = lp::default_gated_limits();
+  rcmgr::limit tr = limits.get<lp::transient_scope>();
+  tr.conns_inbound = 0;
+  limits.set<lp::transient_scope>(tr);
+  rcmgr::gating_options o;
+  o.allowlist = {"/ip6/::ffff:203.0.113.0/ipcidr/120"};
+  rcmgr::gated_resource_manager<> m(limits, o);
+  REQUIRE(m.gating().ok());
+  auto c = m.open_connection(direction::inbound, false, "/ip4/203.0.113.5/tcp/4001");
+  REQUIRE(c);
+  CHECK(c->in_alternative());
+  auto d = m.open_connection(direction::inbound, false, "/ip4/192.0.2.5/tcp/4001");
+  REQUIRE_FALSE(d);
+}
+
+TEST_CASE("a prefix length outside the address family is clamped, never read past the address") {
+  // Built by hand (gating_options is plain data); the ASan/UBSan build checks the reads and shifts.
+  rcmgr::ip_prefix neg{ip("/ip4/10.0.0.0"), -1};
+  CHECK(neg.contains(ip("/ip4/192.0.2.1")));  // as /0
+  CHECK_FALSE(neg.contains(ip("/ip6/::1")));
+  CHECK(neg.str() == "10.0.0.0/0");
+  rcmgr::ip_prefix big{ip("/ip6/2001:db8::1"), 1000};
+  CHECK(big.contains(ip("/ip6/2001:db8::1")));  // as /128
+  CHECK_FALSE(big.contains(ip("/ip6/2001:db8::2")));
+  CHECK(big.str() == "2001:db8::1/128");
+  rcmgr::ip_prefix wide{ip("/ip4/10.1.2.3"), 64};
+  CHECK(wide.contains(ip("/ip4/10.1.2.3")));  // as /32
+  CHECK_FALSE(wide.contains(ip("/ip4/10.1.2.4")));
+
+  rcmgr::gating_options o;
+  o.network_conns = {{{ip("/ip6/2001:db8::1"), 1000}, 1}, {{ip("/ip4/10.0.0.0"), -8}, 2}};
+  rcmgr::gate<> g(o);
+  rcmgr::gate_ticket a, b, c;
+  REQUIRE(g.admit(ip("/ip6/2001:db8::1"), direction::inbound, a));
+  CHECK_FALSE(g.admit(ip("/ip6/2001:db8::1"), direction::inbound, b));
+  REQUIRE(g.admit(ip("/ip4/192.0.2.1"), direction::inbound, b));
+  REQUIRE(g.admit(ip("/ip4/198.51.100.1"), direction::inbound, c));
+  rcmgr::gate_ticket d;
+  CHECK_FALSE(g.admit(ip("/ip4/203.0.113.1"), direction::inbound, d));
+  g.release(a);
+  g.release(b);
+  g.release(c);
+  CHECK(g.conns_in({ip("/ip6/2001:db8::1"), 1000}) == 0);
+}
