@@ -120,7 +120,9 @@ struct gating_options {
   std::vector<std::string> allowlist;
 
   /// Most (subnet, prefix length) entries tracked at once, for connection counts and buckets
-  /// together; about 64 bytes each. When it is full of live connections, new addresses are
+  /// together. Allocated when the gate is built: about 400 bytes of memory each (two tables, the
+  /// second for verify_source_address, each with a scratch copy for rebuilds, kept at most 3/4
+  /// full, shards rounded up to a power of two). When it is full of live connections, new addresses are
   /// refused (errc::too_many_scopes); idle entries make room first.
   std::size_t max_tracked_subnets = 4096;
 
