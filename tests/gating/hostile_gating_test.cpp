@@ -89,3 +89,36 @@ TEST_CASE("a prefix length outside the address family is clamped, never read pas
   g.release(c);
   CHECK(g.conns_in({ip("/ip6/2001:db8::1"), 1000}) == 0);
 }
+
+namespace {
+struct fake_clock {
+  std::int64_t ns = 0;
+  static std::int64_t now(void* u) noexcept { return static_cast<fake_clock*>(u)->ns; }
+};
+constexpr std::int64_t second = 1'000'000'000;
+}  // namespace
+
+TEST_CASE("a clock that goes backwards does not freeze the rate limits; one that jumps years ahead refills to the burst only") {
+  fake_clock clk;
+  clk.ns = 1000 * second;
+  rcmgr::gating_options o;
+  o.ipv4_subnet_conns.clear();
+  o.ipv4_subnet_rates = {{32, {1.0, 2}}};  // 1 per second, burst 2
+  o.now_ns = &fake_clock::now;
+  o.clock_user = &clk;
+  rcmgr::gate<> g(o);
+  const auto a = ip("/ip4/192.0.2.1");
+  rcmgr::gate_ticket t;
+  REQUIRE(g.admit(a, direction::inbound, t));
+  REQUIRE(g.admit(a, direction::inbound, t));
+  CHECK(g.admit(a, direction::inbound, t).error().code == rcmgr::errc::rate_limited);
+  clk.ns -= 3600 * second;  // an hour back: nothing refills...
+  CHECK_FALSE(g.admit(a, direction::inbound, t));
+  clk.ns += second;  // ...but a second after it, a token is back (not an hour later)
+  CHECK(g.admit(a, direction::inbound, t));
+  CHECK_FALSE(g.admit(a, direction::inbound, t));
+  clk.ns += 20 * 365 * 24 * 3600 * second;  // twenty years ahead: the burst, no more
+  CHECK(g.admit(a, direction::inbound, t));
+  CHECK(g.admit(a, direction::inbound, t));
+  CHECK_FALSE(g.admit(a, direction::inbound, t));
+}
