@@ -360,7 +360,11 @@ inline result<endpoint> parse_multiaddr(std::string_view text) noexcept {
       if (index != 0 || rest.substr(0, 5) != "/ip6/") return multiaddr_error(component, "ip6zone must come first, before /ip6");
     } else if (name == "ipcidr") {
       std::uint32_t bits = 0;
-      if (!prev_was_ip || !ep.ip || index > 2) return multiaddr_error(component, "ipcidr must follow the leading /ip4 or /ip6");
+      // Directly after the leading address (index 0, or 1 after /ip6zone): after a second one
+      // ("/ip4/1.2.3.4/ip6/::1/ipcidr/24") it would apply to the wrong address.
+      const int leading = text.substr(0, 9) == "/ip6zone/" ? 1 : 0;
+      if (!prev_was_ip || !ep.ip || index != leading + 1)
+        return multiaddr_error(component, "ipcidr must follow the leading /ip4 or /ip6");
       if (!parse_dec(arg, std::uint32_t(ep.ip->bits()), bits))
         return multiaddr_error(component, "ipcidr must be a prefix length within the address family (0-32 or 0-128)");
       ep.cidr = int(bits);

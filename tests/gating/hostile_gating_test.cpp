@@ -122,3 +122,15 @@ TEST_CASE("a clock that goes backwards does not freeze the rate limits; one that
   CHECK(g.admit(a, direction::inbound, t));
   CHECK_FALSE(g.admit(a, direction::inbound, t));
 }
+
+TEST_CASE("ipcidr applies only to the leading address") {
+  // go's allowlist would read this as ::/24 (the last address); rcmgr's endpoint IP is the first
+  // one: the entry is ambiguous, so it is refused rather than read as 1.2.3.0/24.
+  auto r = rcmgr::parse_allowlist_entry("/ip4/1.2.3.4/ip6/::1/ipcidr/24");
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == rcmgr::errc::invalid_argument);
+  CHECK_FALSE(rcmgr::parse_multiaddr("/ip4/1.2.3.4/ip4/5.6.7.8/ipcidr/8"));
+  CHECK(rcmgr::parse_allowlist_entry("/ip4/1.2.3.4/ipcidr/24")->str() == "/ip4/1.2.3.0/ipcidr/24");
+  CHECK(rcmgr::parse_multiaddr("/ip6zone/eth0/ip6/fe80::1/ipcidr/64")->cidr == 64);
+  CHECK_FALSE(rcmgr::parse_multiaddr("/ip6zone/eth0/ip6/fe80::1/tcp/1/ipcidr/64"));
+}
