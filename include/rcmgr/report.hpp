@@ -27,6 +27,10 @@ namespace rcmgr {
 /// the path of every reservation, so it costs more than a counter: use it while diagnosing.
 class high_water_observer {
  public:
+  /// Most scopes remembered by name; the marks of scopes seen after that are merged under
+  /// "other scopes" (the most any one of them held).
+  static constexpr std::size_t max_marks = 4096;
+
   static constexpr bool wants(scope_event::type t, std::string_view) noexcept {
     return t == scope_event::type::opened || t == scope_event::type::reserved || t == scope_event::type::attached;
   }
@@ -35,7 +39,14 @@ class high_water_observer {
     if (e.err != nullptr || (e.what != T::opened && e.what != T::reserved && e.what != T::attached)) return;
     std::lock_guard lk(mu_);
     e.path.for_each([&](const scope_name& n, const scope_stat& u, const void* object) {
-      auto& m = marks_[object != nullptr ? std::string(n.kind) : n.str()];
+      std::string key = object != nullptr ? std::string(n.kind) : n.str();
+      auto it = marks_.find(key);
+      if (it == marks_.end()) {
+        // Peer ids cost a remote nothing to make up: past the bound, new scopes share one mark.
+        if (marks_.size() >= max_marks) key = "other scopes";
+        it = marks_.try_emplace(std::move(key)).first;
+      }
+      auto& m = it->second;
       m.memory = std::max(m.memory, u.memory);
       m.streams_inbound = std::max(m.streams_inbound, u.streams_inbound);
       m.streams_outbound = std::max(m.streams_outbound, u.streams_outbound);

@@ -137,3 +137,18 @@ TEST_CASE("utf8_sequence accepts well-formed UTF-8 only") {
   CHECK(utf8_sequence("\xe2\x82", 0) == 0);          // truncated
   CHECK(utf8_sequence("\x80", 0) == 0);              // a stray continuation byte
 }
+
+TEST_CASE("high_water_observer remembers a bounded number of scopes, whatever peer ids a remote makes up") {
+  rcmgr::resource_manager<rcmgr::single_threaded, rcmgr::observed_by<rcmgr::high_water_observer>> mgr(lp::default_limits());
+  const std::size_t n = rcmgr::high_water_observer::max_marks + 1000;
+  for (std::size_t i = 0; i < n; ++i) {
+    auto s = mgr.open_stream(peer_id("12D3KooWMadeUp" + std::to_string(i)), direction::inbound);
+    REQUIRE(s);
+    REQUIRE(s->reserve_memory(static_cast<std::int64_t>(i % 7 + 1)));
+  }
+  const auto marks = mgr.observer().marks();
+  CHECK(marks.size() <= rcmgr::high_water_observer::max_marks + 1);
+  REQUIRE(marks.count("other scopes") == 1);
+  CHECK(marks.at("other scopes").memory == 7);
+  CHECK(marks.at("system").memory == 7);  // shared scopes seen early keep their own mark
+}
