@@ -17,6 +17,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -80,11 +81,16 @@ class allowlist {
     add(*e);
     return {};
   }
-  void add(const allowlist_entry& e) {
+  void add(const allowlist_entry& e) { add(std::span<const allowlist_entry>(&e, 1)); }
+  /// Adds several entries in one change: one new snapshot (adding n entries one at a time copies
+  /// the list, and keeps the copy, n times: 4096 entries cost some 800 MiB that way).
+  void add(std::span<const allowlist_entry> entries) {
     std::lock_guard lk(write_mu_);
     auto next = std::make_unique<snapshot>(*current_.load(std::memory_order_relaxed));
-    if (e.peer.str().empty()) next->networks.push_back(e.network);
-    else next->by_peer.push_back(e);
+    for (const auto& e : entries) {
+      if (e.peer.str().empty()) next->networks.push_back(e.network);
+      else next->by_peer.push_back(e);
+    }
     publish(std::move(next));
   }
   /// Removes one copy of an entry; returns whether there was one (parse errors are returned).

@@ -151,11 +151,15 @@ class gate {
         table_(levels(o.ipv4_subnet_conns, o.ipv4_subnet_rates), levels(o.ipv6_subnet_conns, o.ipv6_subnet_rates),
                o.max_tracked_subnets),
         verify_(verify_levels(o.ipv4_subnet_conns), verify_levels(o.ipv6_subnet_conns), o.max_tracked_subnets) {
+    std::vector<allowlist_entry> entries;  // added in one change: one snapshot, not one per entry
+    entries.reserve(o.allowlist.size());
     for (const auto& e : o.allowlist) {
-      auto r = allow_.add(e);
+      auto r = parse_allowlist_entry(e);
       if (!r && !bad_entry_) first_error_ = r.error();
       if (!r) bad_entry_ = true;
+      else entries.push_back(*r);
     }
+    if (!entries.empty()) allow_.add(std::span<const allowlist_entry>(entries));
     for (const auto& n : o.network_rates) {
       rate_nets_.push_back(std::make_unique<rate_net>());
       rate_nets_.back()->p = n;

@@ -134,3 +134,20 @@ TEST_CASE("ipcidr applies only to the leading address") {
   CHECK(rcmgr::parse_multiaddr("/ip6zone/eth0/ip6/fe80::1/ipcidr/64")->cidr == 64);
   CHECK_FALSE(rcmgr::parse_multiaddr("/ip6zone/eth0/ip6/fe80::1/tcp/1/ipcidr/64"));
 }
+
+TEST_CASE("a long allowlist in the options is published as one snapshot") {
+  // One snapshot per entry kept every intermediate copy: 4096 entries with peers cost ~800 MiB.
+  rcmgr::gating_options o;
+  for (int i = 0; i < 4096; ++i)
+    o.allowlist.push_back("/ip4/10." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ".1/p2p/12D3KooWPeer" +
+                          std::to_string(i));
+  o.allowlist.push_back("/ip4/300.0.0.1");  // a bad entry is still reported, the others kept
+  o.allowlist.push_back("/ip4/192.0.2.0/ipcidr/24");
+  rcmgr::gate<> g(o);
+  CHECK_FALSE(g.ok());
+  CHECK(g.allowlist().version() == 1);
+  CHECK(g.allowlist().list().size() == 4097);
+  CHECK(g.allowlist().allowed(ip("/ip4/10.15.255.1"), "12D3KooWPeer4095"));
+  CHECK_FALSE(g.allowlist().allowed(ip("/ip4/10.15.255.1"), "12D3KooWPeer4094"));
+  CHECK(g.allowlist().allowed(ip("/ip4/192.0.2.9")));
+}
