@@ -192,6 +192,26 @@ class gate {
     const ip_address ip = raw.unmapped();
     const std::int64_t now_ns = now();
     t = gate_ticket{ip, nullptr, false};
+    // The network list follows the allowlist; rebuilding it allocates, so it comes first: on
+    // failure nothing is taken or counted yet (this function is noexcept).
+    if (allow_.version() != nets_version_.load(std::memory_order_acquire)) {
+#if defined(__cpp_exceptions)
+      try {
+        refresh_networks();
+      } catch (...) {
+        error e;
+        e.code = errc::out_of_memory;
+        e.res = resource::conns;
+        e.dir = dir;
+        e.has_direction = true;
+        e.scope = scope_name("gate");
+        e.detail = "rebuilding the network prefix list after an allowlist change";
+        return e;
+      }
+#else
+      refresh_networks();
+#endif
+    }
     // rate: network buckets (most specific first; every match must allow) exempt the subnets
     bool in_rate_net = false;
     for (const auto& n : rate_nets_) {
@@ -204,7 +224,6 @@ class gate {
       }
     }
     // connections: the most specific network prefix, else the subnets
-    if (allow_.version() != nets_version_.load(std::memory_order_acquire)) refresh_networks();
     const net_snapshot* ns = nets_.load(std::memory_order_acquire);
     conn_net* cn = nullptr;
     for (auto* c : ns->list)
@@ -351,8 +370,10 @@ class gate {
       if (!known) snap->list.push_back(counter(p, allowlisted_conns_));
     }
     std::stable_sort(snap->list.begin(), snap->list.end(), [](const auto* a, const auto* b) { return a->network.len > b->network.len; });
-    nets_.store(snap.get(), std::memory_order_release);
+    // Kept before it is published: if keeping it threw after publishing, readers would be left
+    // with a freed snapshot.
     snapshots_.push_back(std::move(snap));
+    nets_.store(snapshots_.back().get(), std::memory_order_release);
     nets_version_.store(v, std::memory_order_release);
   }
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "hardening/alloc_hooks.hpp"  // this binary's operator new can be made to fail
 #include "rcmgr/allowlist.hpp"
 #include "rcmgr/gating.hpp"
 #include "rcmgr/libp2p/gated_resource_manager.hpp"
@@ -150,4 +151,43 @@ TEST_CASE("a long allowlist in the options is published as one snapshot") {
   CHECK(g.allowlist().allowed(ip("/ip4/10.15.255.1"), "12D3KooWPeer4095"));
   CHECK_FALSE(g.allowlist().allowed(ip("/ip4/10.15.255.1"), "12D3KooWPeer4094"));
   CHECK(g.allowlist().allowed(ip("/ip4/192.0.2.9")));
+}
+
+TEST_CASE("allocation failures while gating give out_of_memory, never terminate, and leave every count at zero") {
+  // After an allowlist change the gate rebuilds its network list on the next admit(), which is
+  // noexcept: an allocation failure there used to end the process.
+  const auto sub = rcmgr::parse_allowlist_entry("/ip4/203.0.113.0/ipcidr/24")->network;
+  bool injected = true;
+  int failures = 0;
+  for (std::uint64_t k = 1; injected && k < 1000; ++k) {
+    rcmgr::gating_options o;
+    o.ipv4_subnet_rates.clear();
+    rcmgr::gated_resource_manager<> m(lp::default_gated_limits(), o);
+    alloc::fail_after(k);
+    try {
+      (void)m.allowlist().add("/ip4/203.0.113.0/ipcidr/24");
+    } catch (const std::bad_alloc&) {
+    }
+    {
+      auto c = m.open_connection(direction::inbound, false, "/ip4/203.0.113.1/tcp/1");
+      if (!c) {
+        CHECK(c.error().code == rcmgr::errc::out_of_memory);
+        ++failures;
+      } else if (auto p = c->set_peer(rcmgr::peer_id("12D3KooWP")); !p) {
+        CHECK(p.error().code == rcmgr::errc::out_of_memory);
+        ++failures;
+      }
+    }
+    injected = alloc::disarm();
+    INFO("allocation " << k << " failed");
+    CHECK(m.gating().conns_in(sub) == 0);
+    CHECK(m.gating().conns_in({sub.addr, 32}) == 0);
+    CHECK(m.stat<lp::system_scope>().conns() == 0);
+    CHECK(m.stat<lp::transient_scope>().conns() == 0);
+    // and the gate still works once memory is back
+    auto again = m.open_connection(direction::inbound, false, "/ip4/203.0.113.1/tcp/1");
+    REQUIRE(again);
+  }
+  CHECK_FALSE(injected);  // every allocation of the sequence was made to fail once
+  CHECK(failures > 0);
 }
