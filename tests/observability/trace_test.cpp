@@ -390,3 +390,20 @@ TEST_CASE("trace JSON stays valid whatever bytes a key holds") {
   CHECK(s.find(R"(\u00ff\u009b\u001b[2J\u007f/)") != std::string::npos);
   CHECK(s.find("\xc3\xa9") != std::string::npos);  // well-formed UTF-8 stays as it is
 }
+
+TEST_CASE("a protocol id holding \".span-\" is not taken for a span in the trace's Scope") {
+  rcmgr::trace_record r;
+  r.type = "add_stream";
+  r.name = "protocol:/evil.span-7";
+  r.delta_in = 1;
+  std::string s;
+  rcmgr::write_trace_json(s, r);
+  const auto j = nlohmann::json::parse(s);
+  CHECK(j["Scope"]["Class"] == "protocol");
+  CHECK(j["Scope"]["Protocol"] == "/evil.span-7");
+  CHECK_FALSE(j["Scope"].contains("Span"));
+  r.name = "stream-9.span-11";
+  s.clear();
+  rcmgr::write_trace_json(s, r);
+  CHECK(nlohmann::json::parse(s)["Scope"]["Span"] == "11");
+}

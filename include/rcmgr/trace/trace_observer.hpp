@@ -411,7 +411,9 @@ inline void json_string(std::string& out, std::string_view s) {
 /// go's Scope object for a name: {"Class":"peer","Peer":"..."} and so on.
 inline void json_scope_class(std::string& out, std::string_view name) {
   std::string_view span;
-  if (auto i = name.find(".span-"); i != std::string_view::npos) {
+  // Only connections and streams have spans: a protocol or service name may itself hold ".span-".
+  const bool per_object = name.substr(0, 5) == "conn-" || name.substr(0, 7) == "stream-";
+  if (auto i = per_object ? name.find(".span-") : std::string_view::npos; i != std::string_view::npos) {
     span = name.substr(i + 6);
     name = name.substr(0, i);
   }
