@@ -270,6 +270,11 @@ struct kind_state<Core, K, S> {
   typename storage::template table<node_type> table;
   typename storage::template shared_store<node_type> pool;
   store lim;
+  /// The node the last acquire() found or made, for kinds whose scopes stay (protocols,
+  /// services): a one-entry cache in front of the table, so a run of lookups of one key (every
+  /// stream's set_protocol, say) compares the key once instead of hashing it. Cleared under
+  /// `mu` whenever that node leaves the table.
+  node_type* last = nullptr;
   // Kinds with compile-time limits have no per-key limits: no map, so that a heap-free
   // firmware does not even link its (de)allocation code.
   using override_map = std::unordered_map<okey, typename kind_traits<K>::limit_type, any_key_hash, std::equal_to<>>;
@@ -1098,10 +1103,19 @@ class core<Topology, Policy, type_list<Ks...>> {
           return nullptr;
         }
       }
-      const std::uint64_t h = key_hash(key);
       auto& ks = state<K>();
+      if constexpr (lifetime_retains<K>::value) {
+        // A retained kind has few keys, looked up by every stream: try the last one first.
+        std::lock_guard lk(ks.mu);
+        if (node_t<K>* m = ks.last; m != nullptr && keys_equal(m->key, key)) {
+          m->refs.fetch_add(1);
+          return m;
+        }
+      }
+      const std::uint64_t h = key_hash(key);
       std::lock_guard lk(ks.mu);
       node_t<K>* n = ks.table.find(h, [&](const node_t<K>& x) { return keys_equal(x.key, key); });
+      if constexpr (lifetime_retains<K>::value) ks.last = n;
       if (n == nullptr) {
         if (ks.table.size() >= table_capacity) {
           why = errc::too_many_scopes;
@@ -1130,6 +1144,7 @@ class core<Topology, Policy, type_list<Ks...>> {
 #endif
         if constexpr (!kind_traits<K>::constant_limit) bind_limit<K>(ks, *n, n->key);
         ks.table.insert(h, n);
+        if constexpr (lifetime_retains<K>::value) ks.last = n;
         if (created != nullptr) *created = true;
         notify_lifetime<K>(scope_event::type::created, *n);
       }
@@ -1151,6 +1166,7 @@ class core<Topology, Policy, type_list<Ks...>> {
     std::lock_guard lk(ks.mu);
     if (n->refs.load() != 1 || !n->rc.empty() || n->direct_memory.load() != 0) return false;
     notify_lifetime<P>(scope_event::type::destroyed, *n);
+    if (ks.last == n) ks.last = nullptr;
     ks.table.erase(n->hash, n);
     n->~node_t<P>();
     ks.pool.deallocate(n);
@@ -1242,6 +1258,7 @@ class core<Topology, Policy, type_list<Ks...>> {
         std::lock_guard lk(ks.mu);
         if (n->refs.fetch_sub_release(1) == 1 && collectable<K>(*n)) {
           notify_lifetime<K>(scope_event::type::destroyed, *n);
+          if (ks.last == n) ks.last = nullptr;
           ks.table.erase(n->hash, n);
           n->~node_t<K>();
           ks.pool.deallocate(n);
@@ -1804,6 +1821,7 @@ class core<Topology, Policy, type_list<Ks...>> {
         n->~node_t<K>();
         ks.pool.deallocate(n);
       }
+      ks.last = nullptr;
       ks.table.clear();
     }
   }
