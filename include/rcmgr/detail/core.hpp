@@ -705,7 +705,7 @@ class core<Topology, Policy, type_list<Ks...>> {
       auto r = charge<K, unit>(*n, a, priority::always);
       if constexpr (carrying && graph::alt_bit(index<K>) >= 0) {
         if (!r && n->data.take_alternative()) {
-          n->state = static_cast<std::uint8_t>(1u << graph::alt_bit(index<K>));
+          n->state = static_cast<std::uint8_t>(1u << alt_bit_of<index<K>>);
           r = charge<K, unit>(*n, a, priority::always);
         }
       }
@@ -786,12 +786,13 @@ class core<Topology, Policy, type_list<Ks...>> {
     if constexpr (scope_hooks && graph::alt_bit(i) >= 0 && !std::is_same_v<typename kind_traits<K>::carried, no_carry>) {
       // A scope in its alternative scopes whose data says it no longer belongs there (libp2p:
       // an allowlist entry naming another peer) moves to the regular ones first, or is refused.
-      if ((n.state & (1u << graph::alt_bit(i))) && !n.data.template keep_alternative<P>(key...))
+      if ((n.state & (1u << alt_bit_of<i>)) && !n.data.template keep_alternative<P>(key...))
         if (auto r = leave_alternative<K>(n); !r) return r;
     }
     return dispatch_state<K>(n.state, [&](auto s) -> result<void> {
       constexpr unsigned S = decltype(s)::value;
       constexpr unsigned S2 = S | (1u << b);
+      [[maybe_unused]] constexpr mask_t gained = graph::direct(i, S2) & ~graph::direct(i, S);  // parents bound by this call
       [[maybe_unused]] mask_t created = 0;
       if constexpr (!graph::valid_state(i, S2)) {
         return state_error<K>(n, errc::not_attached, prerequisite_text<K, P>());
@@ -801,14 +802,14 @@ class core<Topology, Policy, type_list<Ks...>> {
           bool fresh = false;
           auto* pn = acquire<P>(key..., why, &fresh);
           if (pn == nullptr) return storage_error<P>(why);
-          n.parents[graph::slot(i, p)] = pn;
+          n.parents[slot_of<i, p>] = pn;
           created = fresh ? bit(p) : 0;
         }
         if (error full; !bind_views<K, S, S2>(n, full)) {
           // Out of storage: undo everything, including a retained scope this call created.
-          unbind_mask<K>(n, (graph::direct(i, S2) & ~graph::direct(i, S)) & view_mask());
+          unbind_mask<K>(n, gained & view_mask());
           discard_created_parents<K>(n, created);
-          unbind_mask<K>(n, graph::direct(i, S2) & ~graph::direct(i, S));
+          unbind_mask<K>(n, gained);
           return full;
         }
         const amount u = n.rc.snapshot();
@@ -816,11 +817,12 @@ class core<Topology, Policy, type_list<Ks...>> {
         constexpr mask_t removed = graph::flat(i, S) & ~graph::flat(i, S2);
         auto r = charge_mask<K, added, kind_traits<K>::accounted>(n, u, priority::always);
         if (!r) {
-          unbind_mask<K>(n, graph::direct(i, S2) & ~graph::direct(i, S));
+          unbind_mask<K>(n, gained);
           return r;
         }
         uncharge_mask<K, removed, kind_traits<K>::accounted>(n, u);
-        unbind_mask<K>(n, graph::direct(i, S) & ~graph::direct(i, S2));
+        constexpr mask_t lost = graph::direct(i, S) & ~graph::direct(i, S2);
+        unbind_mask<K>(n, lost);
         n.state = static_cast<std::uint8_t>(S2);
         return {};
       }
@@ -853,7 +855,7 @@ class core<Topology, Policy, type_list<Ks...>> {
   /// True when a per-object scope is charged to its alternative scopes (instead_of<> edges).
   template <class K>
   static bool in_alternative(const node_t<K>& n) noexcept {
-    if constexpr (graph::alt_bit(index<K>) >= 0) return (n.state >> graph::alt_bit(index<K>)) & 1u;
+    if constexpr (graph::alt_bit(index<K>) >= 0) return (n.state >> alt_bit_of<index<K>>) & 1u;
     else return (void)n, false;
   }
   template <class K>
@@ -1050,7 +1052,7 @@ class core<Topology, Policy, type_list<Ks...>> {
   template <class K, int A>
   void visit_one(node_t<K>& n, scope_path::callback cb, void* ctx) {
     if constexpr (kind_traits<kind_at<A>>::shape != kind_shape::singleton) {
-      if (n.parents[std::size_t(graph::slot(index<K>, A))] == nullptr) return;  // unbound since
+      if (n.parents[std::size_t(slot_of<index<K>, A>)] == nullptr) return;  // unbound since
     }
     auto& p = instance<K, A>(n);
     cb(ctx, name_of<kind_at<A>>(p), p.rc.stat(), nullptr);
@@ -1625,7 +1627,7 @@ class core<Topology, Policy, type_list<Ks...>> {
       return singleton<AK>();
     } else {
       static_assert(is_per_object<K>, "internal: a shared kind's ancestors are singletons");
-      return *static_cast<node_t<AK>*>(n.parents[std::size_t(graph::slot(index<K>, A))]);
+      return *static_cast<node_t<AK>*>(n.parents[std::size_t(slot_of<index<K>, A>)]);
     }
   }
 
@@ -1707,7 +1709,7 @@ class core<Topology, Policy, type_list<Ks...>> {
         err = storage_error<PK>(why);
         return false;
       }
-      n.parents[graph::slot(index<K>, P)] = pn;
+      n.parents[slot_of<index<K>, P>] = pn;
       if (fresh) created |= bit(P);
       return true;
     } else {
@@ -1760,14 +1762,22 @@ class core<Topology, Policy, type_list<Ks...>> {
     using A = typename node_t<VK>::first_kind;
     using B = typename node_t<VK>::second_kind;
     constexpr int i = index<K>;
-    auto* a = static_cast<node_t<A>*>(n.parents[graph::slot(i, index<A>)]);
-    auto* b = static_cast<node_t<B>*>(n.parents[graph::slot(i, index<B>)]);
+    auto* a = static_cast<node_t<A>*>(n.parents[slot_of<i, index<A>>]);
+    auto* b = static_cast<node_t<B>*>(n.parents[slot_of<i, index<B>>]);
     errc why{};
     auto* v = acquire_view<VK>(a, b, why);
-    n.parents[graph::slot(i, V)] = v;
+    n.parents[slot_of<i, V>] = v;
     if (v == nullptr) err = storage_error<VK>(why);
     return v != nullptr;
   }
+  /// graph::slot(I, P) as a constant. The graph's functions are constexpr, but only a constant
+  /// context makes the compiler evaluate them: clang++ 14 at -O2 called slot() and direct() at
+  /// run time (each a walk over every edge and every state of the kind), which made a stream's
+  /// lifecycle about 60 times slower than with g++. Every run-time use goes through a constant.
+  template <int I, int P>
+  static constexpr int slot_of = graph::slot(I, P);
+  template <int I>
+  static constexpr int alt_bit_of = graph::alt_bit(I);
   static constexpr mask_t view_mask() {
     mask_t m = 0;
     for (int j = 0; j < graph::n; ++j)
@@ -1784,7 +1794,7 @@ class core<Topology, Policy, type_list<Ks...>> {
       if constexpr (kind_traits<PK>::shape != kind_shape::singleton && kind_traits<PK>::shape != kind_shape::per_object) {
         if constexpr (graph::slot(i, p) >= 0) {
           if (m & bit(p)) {
-            void*& slot = n.parents[std::size_t(graph::slot(i, p))];
+            void*& slot = n.parents[std::size_t(slot_of<i, p>)];
             if (slot != nullptr) {
               release_ref<PK>(static_cast<node_t<PK>*>(slot));
               slot = nullptr;
