@@ -183,9 +183,17 @@ class gate {
   /// Admits a connection from ip in direction dir: the rate limits first, then the connection
   /// counts (go's order). On success `t` says what to release when the connection ends.
   result<void> admit(const ip_address& raw, direction dir, gate_ticket& t) noexcept {
-    const ip_address ip = raw.unmapped();
+    // The ticket's address is the one gated; built in place (a temporary copy of the address
+    // was reloaded whole right after its bytes were stored, stalling the store buffer).
+    t.network = nullptr;
+    t.subnets = false;
+    t.ip = raw;
+    if (raw.v6) t.ip = raw.unmapped();
+    const ip_address& ip = t.ip;
+    // The address's subnet entry is usually not in cache: start loading it now, so the miss
+    // overlaps the clock read and the network checks below.
+    table_.prefetch(ip);
     const std::int64_t now_ns = now();
-    t = gate_ticket{ip, nullptr, false};
     // rate: network buckets (most specific first; every match must allow) exempt the subnets
     bool in_rate_net = false;
     for (const auto& n : rate_nets_) {
