@@ -269,13 +269,17 @@ class gate {
   }
 
   /// Connections counted now for a subnet (at one of the configured prefix lengths) or network.
+  /// A network is looked up in the allowlist as it is now (an allowlisted network added since
+  /// the last connection is a network from now on, with its own count).
   std::int64_t conns_in(const ip_prefix& p) const noexcept {
+    if (allow_.version() != nets_version_.load(std::memory_order_acquire)) refresh_networks();
     for (const auto* c : nets_.load(std::memory_order_acquire)->list)
       if (c->network == p) return c->count.load(std::memory_order_relaxed);
     return table_.conns_of(p);
   }
   /// The network prefix connection limits in force, most specific first.
   std::vector<network_conn_limit> network_conn_limits() const {
+    if (allow_.version() != nets_version_.load(std::memory_order_acquire)) refresh_networks();
     std::vector<network_conn_limit> out;
     for (const auto* c : nets_.load(std::memory_order_acquire)->list) out.push_back({c->network, c->limit});
     return out;
@@ -332,7 +336,7 @@ class gate {
 
   /// Rebuilds the network prefix list: the configured ones, then each peerless allowlist network
   /// not configured explicitly, held to the allowlisted system scope's connection limit.
-  void refresh_networks() {
+  void refresh_networks() const {
     std::lock_guard lk(nets_mu_);
     const std::uint64_t v = allow_.version();
     if (nets_.load(std::memory_order_relaxed) != nullptr && v == nets_version_.load(std::memory_order_relaxed)) return;
@@ -412,11 +416,12 @@ class gate {
   Mutex global_mu_;
   detail::token_bucket global_;
   bool global_started_ = false;
-  std::mutex nets_mu_;
-  std::atomic<const net_snapshot*> nets_{nullptr};
-  std::atomic<std::uint64_t> nets_version_{0};
-  std::vector<std::unique_ptr<net_snapshot>> snapshots_;  ///< every published one (readers may hold any)
-  std::vector<std::unique_ptr<conn_net>> all_nets_;       ///< counters outlive the snapshots naming them
+  // The network list follows the allowlist; queries refresh it too, hence mutable.
+  mutable std::mutex nets_mu_;
+  mutable std::atomic<const net_snapshot*> nets_{nullptr};
+  mutable std::atomic<std::uint64_t> nets_version_{0};
+  mutable std::vector<std::unique_ptr<net_snapshot>> snapshots_;  ///< every published one (readers may hold any)
+  mutable std::vector<std::unique_ptr<conn_net>> all_nets_;       ///< counters outlive the snapshots naming them
   bool bad_entry_ = false;
   error first_error_{};
 };

@@ -28,7 +28,9 @@ inline std::uint64_t seed_of(std::uint64_t i) { return 0x5eed0000ull + i * 7919u
 /// sequences, at most 100000. A slow build (a sanitizer) stays within its time and a fast one
 /// tests more; the sequences run are always a prefix of the same list, so any failure replays
 /// with the seed it prints.
-template <class Policy, class Storage = rcmgr::hashed_storage>
+/// Gated: the sequences drive rcmgr::gated_resource_manager (driver<..., true>), each with a
+/// random gate (random_gating) drawn after its limits.
+template <class Policy, class Storage = rcmgr::hashed_storage, bool Gated = false>
 void run_sequences(const char* policy_name, std::uint64_t default_count = 800) {
   const char* one = std::getenv("RCMGR_SEED");
   const bool by_count = one != nullptr || std::getenv("RCMGR_SEQUENCES") != nullptr;
@@ -43,15 +45,25 @@ void run_sequences(const char* policy_name, std::uint64_t default_count = 800) {
     const std::uint64_t seed = one != nullptr ? std::strtoull(one, nullptr, 0) : seed_of(i);
     rng_source src(seed);
     const config cfg = random_config(src);
-    driver<Policy, Storage> d(cfg);
-    d.verbose = one != nullptr && std::getenv("RCMGR_VERBOSE") != nullptr;
-    const std::string failure = d.run(src, steps);
-    calls += d.steps;
-    refusals += d.refusals;
-    state_errors += d.state_errors;
+    std::string failure, recent;
+    auto run_one = [&](auto& d) {
+      d.verbose = one != nullptr && std::getenv("RCMGR_VERBOSE") != nullptr;
+      failure = d.run(src, steps);
+      recent = d.recent();
+      calls += d.steps;
+      refusals += d.refusals;
+      state_errors += d.state_errors;
+    };
+    if constexpr (Gated) {
+      driver<Policy, Storage, true> d(cfg, random_gating(src, nullptr));
+      run_one(d);
+    } else {
+      driver<Policy, Storage> d(cfg);
+      run_one(d);
+    }
     if (!failure.empty()) {
       FAIL_CHECK(policy_name << " seed " << seed << " (replay: RCMGR_SEED=" << seed << "): " << failure << "\nlast calls:\n"
-                             << d.recent());
+                             << recent);
       return;
     }
   }

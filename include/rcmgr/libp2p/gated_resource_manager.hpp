@@ -161,6 +161,12 @@ class gated_resource_manager : public basic_resource_manager<libp2p::gated_topol
     return open_connection(dir, use_fd, ep);
   }
   result<connection> open_connection(direction dir, bool use_fd, const rcmgr::endpoint& ep) {
+    if (this->closed()) {  // a closed manager refuses before the gate takes a token or counts anything
+      error e;
+      e.code = errc::manager_closed;
+      e.scope = scope_name(libp2p::gated_connection_scope::name);
+      return e;
+    }
     libp2p::gated_connection_data d;
     d.h = &hooks_;
     d.gate = &gate_;
