@@ -350,7 +350,8 @@ class gate {
       return all_nets_.back().get();
     };
     for (const auto& n : opt_.network_conns) snap->list.push_back(counter(n.network, n.conns));
-    for (const auto& p : allow_.current().networks) {
+    const auto allowed_now = allow_.current();
+    for (const auto& p : allowed_now.networks) {
       bool known = false;
       for (const auto& n : opt_.network_conns) known |= n.network == p;
       for (const auto* c : snap->list) known |= c->network == p;

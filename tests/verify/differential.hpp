@@ -40,6 +40,7 @@ void run_sequences(const char* policy_name, std::uint64_t default_count = 800) {
   const auto start = std::chrono::steady_clock::now();
   const int steps = int(env_or("RCMGR_STEPS", 300));
   std::uint64_t calls = 0, refusals = 0, state_errors = 0, count = 0;
+  typename driver<Policy, Storage, Gated>::gate_coverage gc;
   for (std::uint64_t i = 0; i < most; ++i, ++count) {
     if (!by_count && i >= least && std::chrono::steady_clock::now() - start > budget) break;
     const std::uint64_t seed = one != nullptr ? std::strtoull(one, nullptr, 0) : seed_of(i);
@@ -53,6 +54,8 @@ void run_sequences(const char* policy_name, std::uint64_t default_count = 800) {
       calls += d.steps;
       refusals += d.refusals;
       state_errors += d.state_errors;
+      gc.rate += d.gate_cov.rate, gc.subnet += d.gate_cov.subnet, gc.allowlisted_opens += d.gate_cov.allowlisted_opens;
+      gc.moved_out += d.gate_cov.moved_out, gc.gated_opens += d.gate_cov.gated_opens;
     };
     if constexpr (Gated) {
       driver<Policy, Storage, true> d(cfg, random_gating(src, nullptr));
@@ -70,6 +73,17 @@ void run_sequences(const char* policy_name, std::uint64_t default_count = 800) {
   std::cout << "differential[" << policy_name << "]: " << count << " sequences, " << calls << " calls compared ("
             << refusals << " refused by a limit, " << state_errors << " other errors)\n";
   CHECK(calls > count);
+  if constexpr (Gated) {
+    std::cout << "  gated opens " << gc.gated_opens << ": refused by a rate limit " << gc.rate << ", by a subnet or network count "
+              << gc.subnet << ", let into the allowlisted scopes " << gc.allowlisted_opens << "; moved out of them at set_peer "
+              << gc.moved_out << "\n";
+    if (!by_count || count >= 100) {  // every gating rule decided some call
+      CHECK(gc.rate > 0);
+      CHECK(gc.subnet > 0);
+      CHECK(gc.allowlisted_opens > 0);
+      CHECK(gc.moved_out > 0);
+    }
+  }
 }
 
 }  // namespace verify

@@ -231,7 +231,8 @@ struct test_clock {
 /// Endpoints of gated opens: subnets shared by several addresses, an allowlisted network, an
 /// address allowlisted for one peer only, a network with its own count, loopback, IPv6 /56s of
 /// one /48, an IPv4-mapped address, and endpoints without an address (no gating).
-inline const std::array<const char*, 16> gated_endpoints{
+inline const std::array<const char*, 18> gated_endpoints{
+    "/ip4/10.2.0.1/tcp/2",        "/ip4/10.2.0.2/tcp/1",
     "/ip4/10.1.0.1/tcp/1",        "/ip4/10.1.7.2/tcp/1",          "/ip4/10.2.0.1/tcp/1",     "/ip4/10.3.0.1/tcp/1",
     "/ip4/10.3.0.2/udp/1/quic-v1", "/ip4/192.0.2.1/tcp/1",        "/ip4/192.0.2.2/tcp/1",    "/ip4/192.0.3.1/tcp/1",
     "/ip4/127.0.0.1/tcp/1",       "/ip6/2001:db8:1::1/tcp/1",     "/ip6/2001:db8:2::1/tcp/1", "/ip6/2001:db8:2:100::1/tcp/1",
@@ -251,7 +252,7 @@ gating_config random_gating(Src& src, test_clock* clock) {
   o.ipv4_subnet_rates = {{32, {1.0, small(5)}}};
   o.ipv6_subnet_rates = {{56, {1.0, small(5)}}, {48, {2.0, small(6)}}};
   o.global_rate = src.below(2) ? rcmgr::rate_limit{8.0, small(12)} : rcmgr::rate_limit{};
-  o.allowlist = {"/ip4/10.1.0.0/ipcidr/16", "/ip4/10.2.0.1/p2p/p0", "/ip6/2001:db8:1::/ipcidr/48"};
+  o.allowlist = {"/ip4/10.1.0.0/ipcidr/16", "/ip4/10.2.0.0/ipcidr/24/p2p/p0", "/ip6/2001:db8:1::/ipcidr/48"};
   o.now_ns = &test_clock::now;
   o.clock_user = clock;
   g.al_system = canonical_for(kind::system, random_limit(src, 4, 4000));
@@ -429,6 +430,10 @@ class driver {
   std::uint64_t refusals = 0;    ///< calls refused by a limit
   std::uint64_t state_errors = 0;
   bool verbose = false;          ///< print every call and the system and transient usage after it
+  /// Gated sequences: how often each gating rule decided a call (the tests require each > 0).
+  struct gate_coverage {
+    std::uint64_t rate = 0, subnet = 0, allowlisted_opens = 0, moved_out = 0, gated_opens = 0;
+  } gate_cov;
   const std::string& failure() const { return fail_; }
   mgr_t& manager() { return mgr_; }
   const model& reference() const { return m_; }
@@ -559,6 +564,12 @@ class driver {
     if (!text.empty()) ip = rcmgr::parse_multiaddr(text)->ip;
     outcome o;
     const int id = m_.open_connection(d, fd, o, ip);
+    if (ip) {
+      ++gate_cov.gated_opens;
+      gate_cov.rate += o.code == outcome::rate_limited;
+      gate_cov.subnet += o.code == outcome::limit_exceeded && o.scope.rfind("subnet:", 0) == 0;
+      gate_cov.allowlisted_opens += id >= 0 && m_.objects[std::size_t(id)].alt;
+    }
     if (!expect(compare(r ? nullptr : &r.error(), o), o)) return;
     if (r) {
       end_model(conn_id_[slot]);
@@ -570,7 +581,10 @@ class driver {
   void op_set_peer(int slot, const std::string& p) {
     note("set_peer slot " + std::to_string(slot) + " " + p);
     auto r = conns_[slot].set_peer(rcmgr::peer_id(p));
-    const outcome o = m_.set_peer(obj(conn_id_[slot], kind::connection), p);
+    const int id = conn_id_[slot];
+    const bool was_alt = id >= 0 && m_.objects[std::size_t(id)].alt;
+    const outcome o = m_.set_peer(obj(id, kind::connection), p);
+    gate_cov.moved_out += was_alt && !m_.objects[std::size_t(id)].alt;
     expect(compare(r, o), o);
     after();
   }
