@@ -33,16 +33,8 @@ using manager = rcmgr::basic_resource_manager<em::topology, rcmgr::single_thread
 alignas(manager) unsigned char manager_space[sizeof(manager)];
 
 void print_usage(manager& mgr, std::string_view when) {
-  const auto s = mgr.stat<em::system_scope>();
-  board::print("  [");
-  board::print(when);
-  board::print("] device: ");
-  board::print(static_cast<long long>(s.conns()));
-  board::print(" connection(s), ");
-  board::print(static_cast<long long>(s.streams()));
-  board::print(" stream(s), ");
-  board::print(static_cast<long long>(s.memory));
-  board::print(" B\n");
+  firmware::print_device_usage(mgr.stat<em::system_scope>(), when);
+  board::print("\n");
 }
 
 void session(manager& mgr) {

@@ -31,16 +31,8 @@ using manager = rcmgr::basic_resource_manager<ep::topology, rcmgr::single_thread
 alignas(manager) unsigned char manager_space[sizeof(manager)];
 
 void print_usage(manager& mgr, std::string_view when) {
-  const auto s = mgr.stat<system_scope>();
-  board::print("  [");
-  board::print(when);
-  board::print("] device: ");
-  board::print(static_cast<long long>(s.conns()));
-  board::print(" connection(s), ");
-  board::print(static_cast<long long>(s.streams()));
-  board::print(" stream(s), ");
-  board::print(static_cast<long long>(s.memory));
-  board::print(" B; ");
+  firmware::print_device_usage(mgr.stat<system_scope>(), when);
+  board::print("; ");
   board::print(static_cast<long long>(mgr.live_count<ep::peer_scope>()));
   board::print(" peer(s) live\n");
 }

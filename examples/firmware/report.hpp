@@ -65,6 +65,20 @@ inline void print_error(const rcmgr::error& e) noexcept {
   board::print(static_cast<long long>(e.limit_value));
 }
 
+/// "  [when] device: 2 connection(s), 3 stream(s), 24576 B" -- the system scope's usage, without
+/// the line's end so a caller can add to it.
+inline void print_device_usage(const rcmgr::scope_stat& s, std::string_view when) noexcept {
+  board::print("  [");
+  board::print(when);
+  board::print("] device: ");
+  board::print(static_cast<long long>(s.conns()));
+  board::print(" connection(s), ");
+  board::print(static_cast<long long>(s.streams()));
+  board::print(" stream(s), ");
+  board::print(static_cast<long long>(s.memory));
+  board::print(" B");
+}
+
 /// The outcome a step expects: accepted, or refused with `code` by a scope of kind `scope`.
 struct expect {
   bool ok = true;
