@@ -5,9 +5,12 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "rcmgr/config/json.hpp"
 
@@ -48,6 +51,33 @@ std::string repeat(std::string_view unit, std::size_t n) {
   s.reserve(unit.size() * n);
   for (std::size_t i = 0; i < n; ++i) s += unit;
   return s;
+}
+
+/// {"Protocol": {"/p/0": {}, ..., "/p/<n-1>": {}}}: n + 1 keys, n of them in one object.
+std::string protocols(std::size_t n) {
+  std::string doc = R"({"Protocol": {)";
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i != 0) doc += ',';
+    doc += "\"/p/" + std::to_string(i) + "\":{}";
+  }
+  return doc + "}}";
+}
+
+/// Slots the duplicate check looks at while parsing `text`.
+std::uint64_t duplicate_check_probes(const std::string& text) {
+  nlohmann::json doc;
+  cfg::detail::strict_sax sax(doc);
+  REQUIRE(nlohmann::json::sax_parse(text.begin(), text.end(), &sax));
+  return sax.probes();
+}
+
+/// Seconds parse_limits takes on `text`.
+double parse_seconds(const std::string& text) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto r = cfg::parse_limits(text);
+  const std::chrono::duration<double> d = std::chrono::steady_clock::now() - t0;
+  REQUIRE(r.has_value());
+  return d.count();
 }
 
 }  // namespace
@@ -122,4 +152,48 @@ TEST_CASE("read_limits on a deeply nested value a caller built does not recurse"
   });
   CHECK_THAT(err, Catch::EndsWith("got an array"));
   // tear the value down here, on the large stack (the destructor is the library's, not ours)
+}
+
+TEST_CASE("duplicate keys are found with constant work per key", "[config][hostile]") {
+  // An ordered set does ~log2(k) comparisons per key of a k-key object (14 at 20,000, 15 at
+  // 40,000): the work per key grows with the object. The hash set does about 3.3 probes per key
+  // (insertions at most half load, plus rehashing when the table doubles), whatever the size.
+  const std::size_t n = 20000;
+  const double per_key_n = double(duplicate_check_probes(protocols(n))) / double(n + 1);
+  const double per_key_2n = double(duplicate_check_probes(protocols(2 * n))) / double(2 * n + 1);
+  INFO("probes per key: " << per_key_n << " at " << n << " keys, " << per_key_2n << " at " << 2 * n);
+  CHECK(per_key_n < 5.0);
+  CHECK(per_key_2n < 5.0);
+  CHECK(per_key_2n < per_key_n + 0.25);
+  // Many small objects: the same constant per key.
+  std::string many = R"({"Peer": {)";
+  for (std::size_t i = 0; i < 10000; ++i)
+    many += (i != 0 ? ",\"P" : "\"P") + std::to_string(i) + R"(":{"Conns":1,"Streams":2,"Memory":"3","FD":4})";
+  many += "}}";
+  CHECK(double(duplicate_check_probes(many)) / 50002.0 < 5.0);
+  // The hash is keyed per reader: no two readers share a key, so keys that collide under one
+  // say nothing about the next (a fixed or unseeded hash would fail here).
+  nlohmann::json d1, d2;
+  const cfg::detail::strict_sax a(d1), b(d2);
+  CHECK((a.seed().k0 != b.seed().k0 || a.seed().k1 != b.seed().k1));
+  CHECK((a.seed().k0 != 0 || a.seed().k1 != 0));
+}
+
+TEST_CASE("reading four times the keys takes about four times the time", "[config][hostile]") {
+  // A regression gate against quadratic work, measured against the same run: 4n keys take about
+  // 4x the time of n (4.5x with the document's std::map objects and a larger working set), a
+  // quadratic reader 16x. Each of five rounds times n then 4n back to back, so both see the
+  // same load; the median of the five ratios counts, so a burst of other work on the machine
+  // during one round does not decide it.
+  const std::size_t n = 5000;
+  const std::string small = protocols(n), large = protocols(4 * n);
+  std::vector<double> ratios;
+  for (int i = 0; i < 5; ++i) {
+    const double t_n = parse_seconds(small);
+    ratios.push_back(parse_seconds(large) / t_n);
+  }
+  std::sort(ratios.begin(), ratios.end());
+  const double ratio = ratios[ratios.size() / 2];
+  INFO(n << " vs " << 4 * n << " keys: median ratio " << ratio << " (from " << ratios.front() << " to " << ratios.back() << ")");
+  CHECK(ratio < 8.0);
 }

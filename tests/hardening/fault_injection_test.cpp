@@ -1,8 +1,7 @@
 // Out-of-memory test, after SQLite's: every operation that may allocate is run with the 1st,
 // 2nd, ... N-th allocation failing, until it completes without reaching the failure. After each
 // failure the operation must have answered errc::out_of_memory (or, for view_*, handed its
-// function an empty reference saying out_of_memory; for set_limit/set_limits, which return
-// nothing, thrown std::bad_alloc), and the manager must be exactly as before the call: the
+// function an empty reference saying out_of_memory), and the manager must be exactly as before the call: the
 // usage of every scope, every reference count, every live keyed and view scope with its limit,
 // live_count of every kind, the nodes live in every store, and the heap bytes held (net of
 // what the manager's own pools and tables report holding). A run that completes is compared

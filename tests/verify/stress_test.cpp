@@ -11,9 +11,15 @@
 // uses (its streams, its own peer, that peer's protocol-peer view) against the limits in force
 // during that call: the changer publishes an epoch before and after each change, and a
 // reservation bracketed by epochs [lo, hi] may have been admitted against any limit of those
-// epochs, not the largest ever set. Between rounds, with every worker stopped, every raw
-// counter must be exactly zero (or exactly the stock the cache holds) and no peer,
-// protocol-peer or service-peer scope may remain.
+// epochs, not the largest ever set. On the shared scopes (system, transient, protocols,
+// services), where other threads reserve and release concurrently, a call's admission is
+// checked through the raw counter read right after it: every rise of a raw counter is an
+// admission checked against the limit then in force, so a counter read after this call's
+// admission is within the largest limit in force since the call began; shared memory
+// reservations are sometimes as large as the high limits, so that only a raised limit admits
+// them. Between rounds, with every worker stopped, every raw counter must be exactly zero (or
+// exactly the stock the cache holds) and no peer, protocol-peer or service-peer scope may
+// remain.
 //
 //   RCMGR_STRESS_ITERS=<n>   calls per worker per round (default 10000)
 #include <catch2/catch.hpp>
@@ -92,11 +98,13 @@ struct handoff {
 
 struct totals {
   std::atomic<std::uint64_t> calls{0}, refused{0}, samples{0}, limit_changes{0}, refused_changes{0}, bracketed{0};
+  std::atomic<std::uint64_t> shared_checked{0};  ///< admissions on shared scopes checked against their call's limits
 };
 
 /// Which of the two limit sets (stress_limits(1) or (2)) each kind a worker checks exactly is
 /// at, after every change: bit 0 the peer default, bit 1 the stream default, bit 2 the
-/// protocol-peer default. The changer writes the state of change e to history[e % size], then
+/// protocol-peer default, bit 3 the system scope, bit 4 transient, protocols and services (set
+/// together, by set_limits). The changer writes the state of change e to history[e % size], then
 /// publishes begun = e, applies the change, and publishes finished = e. A call that read
 /// finished == lo before it started and begun == hi after it ended ran under the states lo..hi.
 struct epochs {
@@ -104,6 +112,9 @@ struct epochs {
   std::array<std::atomic<std::uint8_t>, size> history{};
   std::atomic<std::uint64_t> begun{0}, finished{0};
   std::atomic<bool> active{false};  ///< false: limits are fixed at stress_limits(1)
+  /// Test of the test: the changer records the shared scopes' limits it picks but leaves them
+  /// high, as an engine ignoring a lowered limit would; the shared checks must then fail.
+  bool ignore_shared_lowering = false;
 
   std::uint64_t before() const noexcept { return finished.load(std::memory_order_acquire); }
   std::uint64_t after() const noexcept { return begun.load(std::memory_order_acquire); }
@@ -184,13 +195,69 @@ void worker(Mgr& mgr, handoff<Mgr>& h, totals& t, epochs& ep, int id, std::uint6
   auto stream_mem = [&](std::uint8_t st) { return levels[(st >> 1) & 1].get<lp::stream_scope>().memory; };
   auto pp_mem = [&](std::uint8_t st) { return levels[(st >> 2) & 1].get<lp::protocol_peer_scope>().memory; };
   auto own_peer_stat = [&] { return mgr.view_peer(own_peer, [](auto& p) { return p.stat(); }); };
+  // Shared scopes: other threads move their usage, so usage before a call proves nothing. But a
+  // raw counter (under thread_cached: usage plus stock) rises only through admissions, each
+  // checked against the limit in force at that moment (stock is handed out only while the
+  // counter is within the limit), so once this call was admitted on the scope after epoch `lo`,
+  // the counter read now is within the largest limit in force since `lo`. Memory for a
+  // reservation; for an open, the count of its direction, the total, and descriptors if used.
+  auto sys_limit = [&](std::uint8_t st) { return levels[(st >> 3) & 1].get<lp::system_scope>(); };
+  auto transient_limit = [&](std::uint8_t st) { return levels[(st >> 4) & 1].get<lp::transient_scope>(); };
+  auto protocol_limit = [&](std::uint8_t st) { return levels[(st >> 4) & 1].get<lp::protocol_scope>(); };
+  auto service_limit = [&](std::uint8_t st) { return levels[(st >> 4) & 1].get<lp::service_scope>(); };
+  auto check_shared = [&](const std::string& what, std::int64_t now, std::uint64_t lo, auto get_limit, auto field) {
+    const std::uint64_t hi = ep.after();
+    const auto lim = ep.largest(lo, hi, [&](std::uint8_t st) { return field(get_limit(st)); });
+    if (!lim) return;
+    ++t.shared_checked;
+    if (now > *lim)
+      fail("shared scope " + what + ": " + std::to_string(now) + " after an admitted call, above every limit in force since it began (largest " +
+           std::to_string(*lim) + ")");
+  };
+  auto memory_of = [](const rcmgr::limit& l) { return l.memory; };
+  auto check_shared_memory = [&](const std::string& what, const auto* node, std::uint64_t lo, auto get_limit) {
+    if (node != nullptr) check_shared(what + " raw memory", node->rc.memory.load(), lo, get_limit, memory_of);
+  };
+  auto& system_node = mgr.core().template singleton<lp::system_scope>();
+  auto& transient_node = mgr.core().template singleton<lp::transient_scope>();
+  // after an admitted reservation of n > 0 bytes through stream, connection or span `h`
+  auto check_shared_path = [&](const auto& h, std::uint64_t lo) {
+    check_shared_memory("system", &system_node, lo, sys_limit);
+    if (h.template parent<lp::transient_scope>()) check_shared_memory("transient", &transient_node, lo, transient_limit);
+    if constexpr (std::is_same_v<typename std::remove_cvref_t<decltype(h)>::kind, lp::stream_scope>) {
+      check_shared_memory("protocol", h.template parent<lp::protocol_scope>().rcmgr_node(), lo, protocol_limit);
+      check_shared_memory("service", h.template parent<lp::service_scope>().rcmgr_node(), lo, service_limit);
+    }
+  };
+  // after an admitted open in direction d (counts exact in every policy: stat() is the raw count)
+  auto check_shared_open = [&](bool stream, rcmgr::direction d, bool fd, std::uint64_t lo) {
+    const bool in = d == rcmgr::direction::inbound;
+    auto counts_of = [&](const std::string& name, const rcmgr::scope_stat& s, auto get_limit) {
+      if (stream) {
+        check_shared(name + (in ? " inbound streams" : " outbound streams"), in ? s.streams_inbound : s.streams_outbound, lo, get_limit,
+                     [in](const rcmgr::limit& l) { return in ? l.streams_inbound : l.streams_outbound; });
+        check_shared(name + " streams", s.streams(), lo, get_limit, [](const rcmgr::limit& l) { return l.streams; });
+      } else {
+        check_shared(name + (in ? " inbound conns" : " outbound conns"), in ? s.conns_inbound : s.conns_outbound, lo, get_limit,
+                     [in](const rcmgr::limit& l) { return in ? l.conns_inbound : l.conns_outbound; });
+        check_shared(name + " conns", s.conns(), lo, get_limit, [](const rcmgr::limit& l) { return l.conns; });
+        if (fd) check_shared(name + " fd", s.fd, lo, get_limit, [](const rcmgr::limit& l) { return l.fd; });
+      }
+    };
+    counts_of("system", system_node.rc.stat(), sys_limit);
+    counts_of("transient", transient_node.rc.stat(), transient_limit);
+  };
 
   for (int i = 0; i < iters && !bad.load(std::memory_order_relaxed); ++i) {
     switch (r.below(16)) {
       case 0:
         if (conns.size() < 3) {
-          auto c = mgr.open_connection(r.below(2) ? rcmgr::direction::inbound : rcmgr::direction::outbound, r.below(2) != 0);
+          const auto d = r.below(2) ? rcmgr::direction::inbound : rcmgr::direction::outbound;
+          const bool use_fd = r.below(2) != 0;
+          const std::uint64_t lo = ep.before();
+          auto c = mgr.open_connection(d, use_fd);
           if (count(c)) {
+            check_shared_open(false, d, use_fd, lo);  // charged to transient and system
             if (r.below(3) != 0) count(c->set_peer(rcmgr::peer_id(peer_ids[r.below(peer_ids.size())])));
             conns.push_back({std::move(*c), 0});
           }
@@ -200,9 +267,12 @@ void worker(Mgr& mgr, handoff<Mgr>& h, totals& t, epochs& ep, int id, std::uint6
       case 2:
         if (streams.size() < 4) {
           const bool own = r.below(3) == 0;
-          auto s = mgr.open_stream(own ? own_peer : rcmgr::peer_id(peer_ids[r.below(peer_ids.size())]),
-                                   r.below(2) ? rcmgr::direction::inbound : rcmgr::direction::outbound);
+          const rcmgr::peer_id peer = own ? own_peer : rcmgr::peer_id(peer_ids[r.below(peer_ids.size())]);
+          const auto d = r.below(2) ? rcmgr::direction::inbound : rcmgr::direction::outbound;
+          const std::uint64_t lo = ep.before();
+          auto s = mgr.open_stream(peer, d);
           if (count(s)) {
+            check_shared_open(true, d, false, lo);  // charged to transient and system
             if (r.below(4) != 0 && count(s->set_protocol(protocol_ids[r.below(protocol_ids.size())])) && r.below(2))
               count(s->set_service(service_names[r.below(service_names.size())]));
             streams.push_back({std::move(*s), 0, own});
@@ -227,6 +297,7 @@ void worker(Mgr& mgr, handoff<Mgr>& h, totals& t, epochs& ep, int id, std::uint6
           const std::uint64_t hi = ep.after();
           if (ok) {
             s.bytes += n;
+            if (n != 0) check_shared_path(s.s, lo);
             check_admitted("stream", stream_before, n, p, lo, hi, stream_mem);
             if (exact) {
               check_admitted("own peer", peer_before, n, p, lo, hi, peer_mem);
@@ -249,7 +320,11 @@ void worker(Mgr& mgr, handoff<Mgr>& h, totals& t, epochs& ep, int id, std::uint6
           auto& c = conns[r.below(conns.size())];
           if (r.below(2)) {
             const std::int64_t n = std::int64_t(r.below(24 * kib));
-            if (count(c.c.reserve_memory(n, prio()))) c.bytes += n;
+            const std::uint64_t lo = ep.before();
+            if (count(c.c.reserve_memory(n, prio()))) {
+              c.bytes += n;
+              if (n != 0) check_shared_path(c.c, lo);
+            }
           } else {
             c.c.release_memory(c.bytes);
             c.bytes = 0;
@@ -283,7 +358,11 @@ void worker(Mgr& mgr, handoff<Mgr>& h, totals& t, epochs& ep, int id, std::uint6
           mgr.view_peer(rcmgr::peer_id(peer_ids[r.below(peer_ids.size())]), [&](typename mgr_t::peer_ref& p) {
             held_peer hp{p, 0};
             const std::int64_t n = std::int64_t(r.below(8 * kib));
-            if (count(hp.p.reserve_memory(n, prio()))) hp.bytes = n;
+            const std::uint64_t lo = ep.before();
+            if (count(hp.p.reserve_memory(n, prio()))) {
+              hp.bytes = n;
+              if (n != 0) check_shared_memory("system", &system_node, lo, sys_limit);
+            }
             peers.push_back(std::move(hp));
           });
         } else {
@@ -294,15 +373,29 @@ void worker(Mgr& mgr, handoff<Mgr>& h, totals& t, epochs& ep, int id, std::uint6
         }
         break;
       case 10: {  // shared scopes, reserved and released within one call
-        const std::int64_t n = std::int64_t(r.below(16 * kib));
-        auto use = [&](auto& s) {
-          if (count(s.reserve_memory(n, prio()))) s.release_memory(n);
+        // Small, or as large as the scope's high limit: then only a raised limit admits it.
+        const bool large = r.below(2) == 0;
+        const unsigned which = unsigned(r.below(4));
+        const lp::limits& high = levels[1];
+        const std::int64_t top = which == 0 ? high.get<lp::system_scope>().memory
+                                 : which == 1 ? high.get<lp::transient_scope>().memory
+                                 : which == 2 ? high.get<lp::protocol_scope>().memory
+                                              : high.get<lp::service_scope>().memory;
+        const std::int64_t n = std::int64_t(r.below(std::uint64_t(large ? top / 2 : 16 * kib))) + (large ? top / 2 : 0);
+        const std::uint64_t lo = ep.before();
+        auto use = [&](auto& s, const char* name, auto get_limit) {
+          if (!count(s.reserve_memory(n, prio()))) return;
+          if (n != 0) {  // checked while the reservation is still held
+            check_shared_memory(name, s.rcmgr_node(), lo, get_limit);
+            check_shared_memory("system", &system_node, lo, sys_limit);
+          }
+          s.release_memory(n);
         };
-        switch (r.below(4)) {
-          case 0: mgr.view_system(use); break;
-          case 1: mgr.view_transient(use); break;
-          case 2: mgr.view_protocol(protocol_ids[r.below(protocol_ids.size())], use); break;
-          default: mgr.view_service(service_names[r.below(service_names.size())], use); break;
+        switch (which) {
+          case 0: mgr.view_system([&](auto& s) { use(s, "system", sys_limit); }); break;
+          case 1: mgr.view_transient([&](auto& s) { use(s, "transient", transient_limit); }); break;
+          case 2: mgr.view_protocol(protocol_ids[r.below(protocol_ids.size())], [&](auto& s) { use(s, "protocol", protocol_limit); }); break;
+          default: mgr.view_service(service_names[r.below(service_names.size())], [&](auto& s) { use(s, "service", service_limit); }); break;
         }
         break;
       }
@@ -311,7 +404,8 @@ void worker(Mgr& mgr, handoff<Mgr>& h, totals& t, epochs& ep, int id, std::uint6
           auto sp = p.begin_span();
           if (!sp) return fail("begin_span on a peer failed");
           const std::int64_t n = std::int64_t(r.below(4 * kib));
-          count(sp->reserve_memory(n, prio()));
+          const std::uint64_t lo = ep.before();
+          if (count(sp->reserve_memory(n, prio())) && n != 0) check_shared_memory("system", &system_node, lo, sys_limit);
           // ends with the handle: releases what it reserved
         });
         break;
@@ -433,16 +527,26 @@ void limit_changer(Mgr& mgr, totals& t, epochs& ep, std::atomic<bool>& stop) {
     const unsigned what = unsigned(r.below(6));
     std::uint8_t next = state;
     auto put = [&](unsigned bit) { next = std::uint8_t(hi ? (next | (1u << bit)) : (next & ~(1u << bit))); };
+    if (what == 0) put(3);
     if (what == 1) put(0);
     if (what == 3) put(2);
     if (what == 4) put(1);
-    if (what == 5) put(0), put(1), put(2);
+    if (what == 5) put(0), put(1), put(2), put(3), put(4);
+    // the test of the test: what the manager gets keeps the shared scopes at their high limits
+    lp::limits lying = pick;
+    if (ep.ignore_shared_lowering) {
+      lying.set<lp::system_scope>(high.get<lp::system_scope>());
+      lying.set<lp::transient_scope>(high.get<lp::transient_scope>());
+      lying.set<lp::protocol_scope>(high.get<lp::protocol_scope>());
+      lying.set<lp::service_scope>(high.get<lp::service_scope>());
+    }
+    const lp::limits& applied = ep.ignore_shared_lowering ? lying : pick;
     const std::uint64_t e = ep.begun.load() + 1;
     ep.history[e % epochs::size].store(next);
     ep.begun.store(e, std::memory_order_release);
     bool ok = true;
     switch (what) {
-      case 0: ok = bool(mgr.template set_limit<lp::system_scope>(pick.get<lp::system_scope>())); break;
+      case 0: ok = bool(mgr.template set_limit<lp::system_scope>(applied.get<lp::system_scope>())); break;
       case 1: ok = bool(mgr.template set_limit<lp::peer_scope>(pick.get<lp::peer_scope>())); break;
       case 2:
         ok = bool(mgr.template set_limit<lp::peer_scope>(rcmgr::peer_id(peer_ids[r.below(peer_ids.size())]),
@@ -450,7 +554,7 @@ void limit_changer(Mgr& mgr, totals& t, epochs& ep, std::atomic<bool>& stop) {
         break;
       case 3: ok = bool(mgr.template set_limit<lp::protocol_peer_scope>(pick.get<lp::protocol_peer_scope>())); break;
       case 4: ok = bool(mgr.template set_limit<lp::stream_scope>(pick.get<lp::stream_scope>())); break;
-      default: ok = bool(mgr.set_limits(pick)); break;
+      default: ok = bool(mgr.set_limits(applied)); break;
     }
     if (!ok) t.refused_changes++;
     state = next;
@@ -495,7 +599,8 @@ void check_quiescent(Mgr& mgr) {
 }
 
 template <class Mgr>
-void run_phase(Mgr& mgr, const lp::limits& cap, bool change_limits, int rounds, totals& t, epochs& ep) {
+void run_phase(Mgr& mgr, const lp::limits& cap, bool change_limits, int rounds, totals& t, epochs& ep,
+               std::vector<std::string>* failures = nullptr) {
   const int iters = int(std::strtol(std::getenv("RCMGR_STRESS_ITERS") ? std::getenv("RCMGR_STRESS_ITERS") : "10000", nullptr, 10));
   constexpr int n_workers = 4;
   for (int round = 0; round < rounds; ++round) {
@@ -516,9 +621,15 @@ void run_phase(Mgr& mgr, const lp::limits& cap, bool change_limits, int rounds, 
     if (changer) changer->join();
     h.q.clear();  // connections still waiting in the hand-off queue end here
     INFO("round " << round << (change_limits ? " (limits changing)" : " (limits fixed)"));
-    for (auto& w : why_worker) CHECK(w == "");
-    CHECK(why_monitor == "");
-    CHECK_FALSE(bad.load());
+    if (failures != nullptr) {  // a test of the test: the caller expects failures and reads them
+      for (auto& w : why_worker)
+        if (!w.empty()) failures->push_back(w);
+      if (!why_monitor.empty()) failures->push_back(why_monitor);
+    } else {
+      for (auto& w : why_worker) CHECK(w == "");
+      CHECK(why_monitor == "");
+      CHECK_FALSE(bad.load());
+    }
     if (change_limits) {
       // back to the low set, recorded as an epoch like any change
       const std::uint64_t e = ep.begun.load() + 1;
@@ -547,15 +658,83 @@ TEMPLATE_LIST_TEST_CASE("concurrent use never exceeds a limit and always returns
   run_phase(mgr, fixed, false, 3, t, ep);
   // The limits now move under the workers: the monitor's samples of shared scopes are checked
   // against the largest limit ever set (usage admitted under a higher limit stays after it is
-  // lowered), and every reservation on the workers' private scopes against the limits in force
-  // during its call.
+  // lowered), every reservation on the workers' private scopes against the limits in force
+  // during its call, and every admission on a shared scope through its raw counter against the
+  // limits in force since its call began.
   run_phase(mgr, stress_limits(2), true, 3, t, ep);
   std::cout << "stress[" << (std::is_same_v<TestType, rcmgr::thread_safe> ? "thread_safe" : "thread_cached<1024, 2>")
             << "]: " << t.calls.load() << " calls on 4 threads (" << t.refused.load() << " refused by a limit), "
             << t.samples.load() << " monitor samples, " << t.limit_changes.load() << " limit changes, " << t.bracketed.load()
-            << " reservations checked against the limits of their call\n";
+            << " reservations checked against the limits of their call, " << t.shared_checked.load()
+            << " admissions on shared scopes checked against the limits since their call began\n";
   CHECK(t.refused.load() > 0);  // the limits were reached: the test exercised refusals
   CHECK(t.samples.load() > 0);
   CHECK(t.refused_changes.load() == 0);
   CHECK(t.bracketed.load() > 0);
+  CHECK(t.shared_checked.load() > 0);
+}
+
+TEMPLATE_LIST_TEST_CASE("the shared-scope checks fail when a lowered limit is not enforced", "[verify][stress]", stress_policies) {
+  // The changer records the shared scopes' limits it picks (low or high) but hands the manager
+  // the high ones, as an engine that ignores a lowered limit would admit: reservations as large
+  // as the high limits then pass while the record says low, and the checks of the shared scopes
+  // must report them. (The per-worker checks see true limits and stay quiet.)
+  using mgr_t = rcmgr::resource_manager<TestType>;
+  totals t;
+  mgr_t mgr(stress_limits(1));
+  epochs ep;
+  ep.ignore_shared_lowering = true;
+  std::vector<std::string> failures;
+  for (int attempt = 0; attempt < 5 && failures.empty(); ++attempt) run_phase(mgr, stress_limits(2), true, 1, t, ep, &failures);
+  REQUIRE_FALSE(failures.empty());
+  for (const auto& f : failures) {
+    INFO(f);
+    CHECK_THAT(f, Catch::StartsWith("shared scope ") && Catch::Contains("above every limit in force since it began"));
+  }
+}
+
+TEST_CASE("a stream moving from transient to its protocol is never in neither", "[verify][stress]") {
+  // set_protocol charges the protocol (and the protocol-peer view) before it releases transient.
+  // A monitor reading transient and then the protocol therefore finds a moving stream's bytes in
+  // at least one of them: read in transient, or moved before that read and so charged to the
+  // protocol before the later read. Releasing first would let both reads miss them. One worker
+  // moves streams holding `held` bytes; `seq` is odd while a stream holds them and is not yet
+  // ended, so a monitor pass that saw the same odd `seq` before and after its reads is checked.
+  using mgr_t = rcmgr::resource_manager<rcmgr::thread_safe>;
+  mgr_t mgr(lp::limits{});
+  constexpr std::int64_t held = 4096;
+  constexpr int moves = 5000;
+  std::atomic<std::uint64_t> seq{0};
+  std::atomic<bool> stop{false};
+  std::uint64_t checked = 0, missed = 0;
+  std::thread monitor([&] {
+    auto& core = mgr.core();
+    while (!stop.load()) {
+      const std::uint64_t before = seq.load();
+      const std::int64_t in_transient = core.template singleton<lp::transient_scope>().rc.memory.load();
+      const std::int64_t in_protocol = mgr.view_protocol("/moving", [](auto& p) { return p.stat().memory; });
+      if ((before & 1) != 0 && seq.load() == before) {
+        ++checked;
+        if (in_transient + in_protocol < held) ++missed;
+      }
+    }
+  });
+  int refused = 0;
+  for (int i = 0; i < moves && refused == 0; ++i) {
+    auto s = mgr.open_stream(rcmgr::peer_id("mover"), rcmgr::direction::inbound);
+    if (!s || !s->reserve_memory(held)) {
+      ++refused;
+      break;
+    }
+    seq.fetch_add(1);  // odd: the stream holds `held` bytes in transient or in its protocol
+    if (!s->set_protocol("/moving")) ++refused;
+    seq.fetch_add(1);  // even: about to end
+    s->done();
+  }
+  stop = true;
+  monitor.join();
+  CHECK(refused == 0);  // the default limits admit one stream of 4 KiB
+  INFO(checked << " monitor passes during a move, " << missed << " found the bytes in neither scope");
+  CHECK(checked > 0);
+  CHECK(missed == 0);
 }

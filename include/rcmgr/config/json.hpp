@@ -27,10 +27,13 @@
 //
 // A limit file may come from anywhere, so reading it is bounded: at most max_document_size
 // bytes, max_depth levels of nesting and max_keys object keys in all, checked while the text is
-// parsed (nothing deeper or larger is ever built), in time linear in the input up to a log
-// factor for duplicate keys (at most log2(max_keys) comparisons per key), with no recursion on
-// the input's nesting, so a hostile file is refused with its path and the bound it broke even on
-// a thread with a small stack (tests/config/hostile_json_test.cpp runs them on a 256 KiB stack).
+// parsed (nothing deeper or larger is ever built), with no recursion on the input's nesting, so
+// a hostile file is refused with its path and the bound it broke even on a thread with a small
+// stack (tests/config/hostile_json_test.cpp runs them on a 256 KiB stack). Duplicate keys are
+// found in expected constant time per key: a hash set per object, keyed with SipHash under a
+// secret drawn per reader, so no file can be written whose keys collide. (The parsed document
+// itself is nlohmann::json, whose objects are std::maps: O(log k) string comparisons per key of
+// an object of k keys, which is the one part of reading that is not linear.)
 #pragma once
 
 #include <algorithm>
@@ -42,7 +45,6 @@
 #include <fstream>
 #include <optional>
 #include <ostream>
-#include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -53,6 +55,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rcmgr/detail/siphash.hpp"
 #include "rcmgr/keys.hpp"
 #include "rcmgr/libp2p/default_limits.hpp"
 #include "rcmgr/libp2p/sanity.hpp"
@@ -155,9 +158,58 @@ inline void append_short_key(std::string& path, std::string_view key) {
   }
 }
 
+/// The keys of one object, for the duplicate check: open addressing with linear probing, kept
+/// at most half full, hashed with SipHash-1-3 under the reader's secret key. Whoever writes the
+/// file cannot know the key, so cannot choose keys that collide: an insertion costs O(1)
+/// expected probes (about 1.5 at half load) whatever the file, and growing costs O(1) amortized.
+class key_set {
+ public:
+  /// Adds `key`; false when the object already has it. `probes` counts the slots looked at
+  /// (rehashing included): the work done, for tests.
+  bool insert(std::string_view key, const rcmgr::detail::hash_seed& seed, std::uint64_t& probes) {
+    if (2 * (count_ + 1) > slots_.size()) grow(probes);
+    const std::uint64_t h = rcmgr::detail::siphash13(seed, key);
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = std::size_t(h) & mask;; i = (i + 1) & mask) {
+      ++probes;
+      slot& s = slots_[i];
+      if (s.length_plus_one == 0) {
+        s = {h, std::uint32_t(text_.size()), std::uint32_t(key.size() + 1)};
+        text_.append(key);
+        ++count_;
+        return true;
+      }
+      if (s.hash == h && std::string_view(text_).substr(s.offset, s.length_plus_one - 1) == key) return false;
+    }
+  }
+
+ private:
+  // Offsets and lengths into the key text fit 32 bits: a document is at most 16 MiB.
+  static_assert(max_document_size < (std::size_t{1} << 32) - 1);
+  struct slot {
+    std::uint64_t hash = 0;
+    std::uint32_t offset = 0;           ///< of the key in text_
+    std::uint32_t length_plus_one = 0;  ///< 0: an empty slot (a key may be "")
+  };
+  void grow(std::uint64_t& probes) {
+    std::vector<slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 8 : 2 * old.size(), slot{});
+    const std::size_t mask = slots_.size() - 1;
+    for (const slot& s : old) {
+      if (s.length_plus_one == 0) continue;
+      std::size_t i = std::size_t(s.hash) & mask;
+      for (++probes; slots_[i].length_plus_one != 0; ++probes) i = (i + 1) & mask;
+      slots_[i] = s;
+    }
+  }
+  std::vector<slot> slots_;  ///< a power of two in size, at most half used
+  std::string text_;         ///< the keys, one after another
+  std::size_t count_ = 0;
+};
+
 /// Builds a DOM like nlohmann's own (iterative) parser, and refuses while parsing, before
 /// building anything beyond them: nesting deeper than max_depth, more than max_keys keys, and
-/// duplicate keys (nlohmann and go both keep the last silently), found with an ordered set per
+/// duplicate keys (nlohmann and go both keep the last silently), found with a key_set per
 /// object. Records where a syntax error is.
 class strict_sax {
  public:
@@ -187,7 +239,7 @@ class strict_sax {
       refuse(path_to(frames_.size() - 1), "more than " + std::to_string(max_keys) + " keys in the document");
       return false;
     }
-    if (!f.seen.insert(k).second) {
+    if (!f.seen.insert(k, seed_, probes_)) {
       std::string p = path_to(frames_.size() - 1);
       append_short_key(p, k);
       refuse(std::move(p), "duplicate key (each key may appear once per object)");
@@ -222,11 +274,15 @@ class strict_sax {
   const std::string& refused_message() const { return refused_message_; }
   std::size_t syntax_position() const { return syntax_position_; }
   const std::string& syntax_message() const { return syntax_message_; }
+  /// Slots the duplicate check looked at so far: O(1) expected per key (for tests).
+  std::uint64_t probes() const { return probes_; }
+  /// This reader's secret hash key (for tests: each reader draws its own).
+  const rcmgr::detail::hash_seed& seed() const { return seed_; }
 
  private:
   struct frame {
     bool object;
-    std::set<std::string> seen;  ///< keys of this object so far (ordered: no hash to flood)
+    key_set seen;  ///< keys of this object so far
     std::string current;
   };
   bool enter() {
@@ -250,6 +306,9 @@ class strict_sax {
   nlohmann::detail::json_sax_dom_parser<json> dom_;
   std::vector<frame> frames_;
   std::size_t keys_ = 0;
+  /// Secret per reader (drawn from the kernel's random source where there is one).
+  rcmgr::detail::hash_seed seed_ = rcmgr::detail::make_hash_seed(reinterpret_cast<std::uintptr_t>(this));
+  std::uint64_t probes_ = 0;
   bool refused_ = false;
   std::string refused_path_, refused_message_;
   std::size_t syntax_position_ = 0;
