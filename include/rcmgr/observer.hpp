@@ -17,6 +17,7 @@
 
 #include "rcmgr/detail/platform.hpp"
 #include "rcmgr/errors.hpp"
+#include "rcmgr/limits.hpp"
 #include "rcmgr/resources.hpp"
 
 namespace rcmgr {
@@ -59,6 +60,10 @@ struct scope_event {
     released,         ///< release_memory released `memory` bytes
     ended,            ///< done(): the scope ended, releasing `released`
     span_begun,       ///< begin_span() succeeded on `scope`
+    // The lifetime of keyed and view scopes (peers, protocols, services, protocol-peer, ...).
+    // They are not operations: an observer gets them only if its wants() asks for them.
+    created,    ///< a keyed or view scope came into being (first referred to); `lim` is its limit
+    destroyed,  ///< a keyed or view scope was collected (nothing refers to it, it holds nothing)
   };
   type what = type::opened;
   scope_name scope;            ///< the scope operated on ("stream", "peer:12D3...")
@@ -73,8 +78,22 @@ struct scope_event {
   direction dir = direction::inbound;  ///< for opened / open_refused: the direction asked
   bool fd = false;                     ///< for opened / open_refused: whether a file descriptor was asked
   scope_stat usage{};                  ///< for reserved / released / attached: `scope`'s usage after the operation
-  scope_path path{};                   ///< what `scope` is charged to now (not for refused opens)
+  scope_path path{};                   ///< what `scope` is charged to now (for a refused open: when a limit refused it, as it was then)
   scope_path before{};                 ///< for attached: what `scope` was charged to before
+  /// For opened, open_refused (when a limit refused), span_begun and created: the scope's limit
+  /// (a span's is its owner's), valid during on_event. Fields of resources the scope does not
+  /// account (see `accounted`) do not apply.
+  const limit* lim = nullptr;
+  resource_set accounted{};  ///< with `lim`: the resources the scope accounts
+  /// For refusals by a limit (err->code == limit_exceeded): the usage of the refusing scope
+  /// (err->scope) when it refused, every resource (the error carries only the refused one).
+  scope_stat refuser_usage{};
+  /// For reserved, released and ended on a span whose owners are open: the kind of the
+  /// per-object scope (or shared scope) at the root of its owner chain ("connection", "stream")
+  /// and that scope's usage after the operation (for ended: before the span's release). Empty
+  /// otherwise.
+  std::string_view owner_kind{};
+  scope_stat owner_usage{};
 
   scope_event() = default;
   scope_event(type t, const scope_name& s) noexcept : what(t), scope(s) {}
@@ -91,6 +110,8 @@ constexpr std::string_view to_string(scope_event::type t) noexcept {
     case scope_event::type::released: return "released";
     case scope_event::type::ended: return "ended";
     case scope_event::type::span_begun: return "span begun";
+    case scope_event::type::created: return "created";
+    case scope_event::type::destroyed: return "destroyed";
   }
   return "?";
 }
@@ -113,15 +134,38 @@ template <class T>
   requires requires { T::enabled; }
 inline constexpr bool observer_enabled<T> = T::enabled;
 
+/// Whether t is a lifetime event of a shared scope (created, destroyed) rather than an operation.
+constexpr bool is_lifetime_event(scope_event::type t) noexcept {
+  return t == scope_event::type::created || t == scope_event::type::destroyed;
+}
+
 /// Whether an observer wants events of type t on scopes of kind `kind` (scope_event::scope.kind).
 /// An observer may declare `static constexpr bool wants(scope_event::type, std::string_view kind)`:
 /// the manager then builds only the events it wants, and the others cost nothing (the test is
-/// made at compile time, per operation and scope kind). Without it, an observer gets every event.
+/// made at compile time, per operation and scope kind). Without it, an observer gets every
+/// operation (every type but the lifetime events created and destroyed).
 template <class T>
 constexpr bool observer_wants(scope_event::type t, std::string_view kind) {
   if constexpr (!observer_enabled<T>) return false;
   else if constexpr (requires { T::wants(t, kind); }) return T::wants(t, kind);
-  else return true;
+  else return !is_lifetime_event(t);
+}
+
+/// Whether an observer wants events of type t on spans whose owner chain starts at a scope of
+/// kind `owner_kind` (scope_event::owner_kind), beyond what wants(t, "span") says. An observer
+/// may declare `static constexpr bool wants_span(scope_event::type, std::string_view owner_kind)`
+/// to follow, say, the spans of connections only, so that spans of streams cost nothing.
+template <class T>
+constexpr bool observer_wants_span(scope_event::type t, std::string_view owner_kind) {
+  if constexpr (!observer_enabled<T>) return false;
+  else if constexpr (requires { T::wants_span(t, owner_kind); }) return T::wants_span(t, owner_kind);
+  else return false;
+}
+/// Whether an observer gets event e (the run-time form of the two tests above).
+template <class T>
+bool observer_gets(const scope_event& e) {
+  return observer_wants<T>(e.what, e.scope.kind) ||
+         (e.scope.kind == "span" && !e.owner_kind.empty() && observer_wants_span<T>(e.what, e.owner_kind));
 }
 }  // namespace detail
 
@@ -134,6 +178,9 @@ class observer_set {
   /// An event is built when any member wants it, and given to the members that want it.
   static constexpr bool wants(scope_event::type t, std::string_view kind) {
     return (false || ... || detail::observer_wants<Ts>(t, kind));
+  }
+  static constexpr bool wants_span(scope_event::type t, std::string_view owner_kind) {
+    return (false || ... || detail::observer_wants_span<Ts>(t, owner_kind));
   }
   /// Whether T is one of the members.
   template <class T>
@@ -154,7 +201,7 @@ class observer_set {
   template <class T>
   static void notify(T& o, const scope_event& e) {
     if constexpr (detail::observer_enabled<T>) {
-      if (detail::observer_wants<T>(e.what, e.scope.kind)) o.on_event(e);
+      if (detail::observer_gets<T>(e)) o.on_event(e);
     }
   }
   [[no_unique_address]] std::tuple<Ts...> members_;
@@ -210,7 +257,7 @@ class counting_observer {
   }
 
  private:
-  std::array<std::atomic<std::uint64_t>, 9> events_{};
+  std::array<std::atomic<std::uint64_t>, 11> events_{};
   std::array<std::atomic<std::uint64_t>, 4> refusals_{};
 };
 

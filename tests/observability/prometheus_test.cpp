@@ -185,6 +185,70 @@ TEST_CASE("the collector exports go-libp2p's families with values from the manag
   }
 }
 
+TEST_CASE("conn_memory follows what a connection's spans reserve, as go's does; stream spans do not count") {
+  // with another observer beside it too: the set forwards span events by their owner's kind
+  using both = rcmgr::resource_manager<rcmgr::observed_by<rcmgr::prometheus::metrics_observer, rcmgr::counting_observer>>;
+  // decided at compile time: the spans of a stream build no event for the metrics observer
+  using core = manager::core_type;
+  constexpr auto reserved = rcmgr::scope_event::type::reserved;
+  STATIC_REQUIRE(core::notifies<rcmgr::span_of<lp::connection_scope>>(reserved));
+  STATIC_REQUIRE(core::notifies<rcmgr::span_of<rcmgr::span_of<lp::connection_scope>>>(reserved));
+  STATIC_REQUIRE_FALSE(core::notifies<rcmgr::span_of<lp::stream_scope>>(reserved));
+  STATIC_REQUIRE_FALSE(core::notifies<rcmgr::span_of<rcmgr::span_of<lp::stream_scope>>>(reserved));
+  auto run = [](auto& mgr) {
+    rcmgr::prometheus::collector col(mgr);
+    auto c = mgr.open_connection(direction::inbound, true);
+    REQUIRE(c);
+    REQUIRE(c->reserve_memory(2048));  // 2 KiB: bucket le=4096
+    auto sp = c->begin_span();
+    REQUIRE(sp);
+    REQUIRE(sp->reserve_memory(10000));  // the connection now holds 12048 B: bucket le=32768
+    auto inner = sp->begin_span();       // a span of the span counts too
+    REQUIRE(inner);
+    REQUIRE(inner->reserve_memory(30000));  // 42048 B: bucket le=1 MiB
+    auto s = mgr.open_stream(peer_id("12D3KooWSpan"), direction::inbound);
+    REQUIRE(s);
+    auto ssp = s->begin_span();
+    REQUIRE(ssp);
+    REQUIRE(ssp->reserve_memory(100000));  // a stream's span: no connection memory
+    families fs = col.Collect();
+    CHECK(current_at(fs, "conn_memory", {}, 4 << 10) == 0);
+    CHECK(current_at(fs, "conn_memory", {}, 32 << 10) == 0);
+    CHECK(current_at(fs, "conn_memory", {}, 1 << 20) == 1);
+    CHECK(hist(fs, "libp2p_rcmgr_conn_memory", {}).histogram.sample_count == 3);
+    inner->done();  // releases its 30000 B: back to 12048
+    fs = col.Collect();
+    CHECK(current_at(fs, "conn_memory", {}, 4 << 10) == 0);  // (buckets are cumulative: connections with at most le bytes)
+    CHECK(current_at(fs, "conn_memory", {}, 32 << 10) == 1);
+    sp->release_memory(10000);  // back to 2048
+    fs = col.Collect();
+    CHECK(current_at(fs, "conn_memory", {}, 1 << 10) == 0);
+    CHECK(current_at(fs, "conn_memory", {}, 4 << 10) == 1);
+    REQUIRE(sp->reserve_memory(5000));  // 7048
+    c->done();  // the connection ends with its span open: its memory is gone
+    fs = col.Collect();
+    CHECK(current_at(fs, "conn_memory", {}, 32 << 10) == 0);
+    const auto samples = hist(fs, "libp2p_rcmgr_conn_memory", {}).histogram.sample_count;
+    sp->release_memory(5000);  // after the connection ended: the connection's memory does not change
+    sp->done();
+    fs = col.Collect();
+    CHECK(hist(fs, "libp2p_rcmgr_conn_memory", {}).histogram.sample_count == samples);
+    for (double le : {1024.0, 4096.0, 32768.0, 1048576.0, 33554432.0}) {
+      INFO(le);
+      CHECK(current_at(fs, "conn_memory", {}, le) == 0);
+    }
+  };
+  SECTION("alone") {
+    manager mgr;
+    run(mgr);
+  }
+  SECTION("in a set") {
+    both mgr;
+    run(mgr);
+    CHECK(mgr.observer().get<rcmgr::counting_observer>().count(rcmgr::scope_event::type::reserved) == 5);
+  }
+}
+
 TEST_CASE("every query of go-libp2p's resource manager dashboard finds its metrics and labels") {
   std::ifstream in(RCMGR_DASHBOARD_PATH);
   INFO("go-libp2p's dashboard is read from " RCMGR_DASHBOARD_PATH

@@ -183,3 +183,84 @@ TEST_CASE("events carry the object, its usage and the path of scopes it is charg
   for (const auto& st : o.stats) CHECK(st.memory == 100);
   CHECK(o.object != nullptr);
 }
+
+namespace {
+/// Asks for the lifetime of shared scopes (and the opening of streams, for the limits).
+struct lifetime_recorder {
+  static constexpr bool wants(scope_event::type t, std::string_view kind) {
+    return t == scope_event::type::created || t == scope_event::type::destroyed ||
+           (t == scope_event::type::opened && kind == "stream");
+  }
+  std::vector<std::string> log;
+  std::vector<rcmgr::limit> limits;
+  void on_event(const scope_event& e) {
+    log.push_back(std::string(rcmgr::to_string(e.what)) + ' ' + e.scope.str());
+    if (e.lim != nullptr) limits.push_back(*e.lim);
+  }
+};
+}  // namespace
+
+TEST_CASE("keyed and view scopes are announced when created and collected, to the observers that ask") {
+  auto limits = lp::default_limits();
+  limits.set<lp::peer_scope>(peer_id("P1"), {5, 5, 10, 2, 2, 4, 4, 1 << 20});
+  rcmgr::resource_manager<rcmgr::single_threaded, rcmgr::observed_by<lifetime_recorder, recording_observer>> mgr(limits);
+  {
+    auto s = mgr.open_stream(peer_id("P1"), direction::inbound);
+    REQUIRE(s);
+    REQUIRE(s->set_protocol("/x"));
+  }
+  auto& o = mgr.observer().get<lifetime_recorder>();
+  CHECK(o.log == std::vector<std::string>{"created peer:P1", "opened stream", "created protocol:/x",
+                                          "created protocol-peer:/x@P1", "destroyed protocol-peer:/x@P1",
+                                          "destroyed peer:P1"});  // the protocol is kept
+  REQUIRE(o.limits.size() == 4);
+  CHECK(o.limits[0] == rcmgr::limit{5, 5, 10, 2, 2, 4, 4, 1 << 20});  // the peer's own limit
+  CHECK(o.limits[1].memory == limits.get<lp::stream_scope>().memory);
+  CHECK(o.limits[2].memory == limits.get<lp::protocol_scope>().memory);
+  CHECK(o.limits[3].memory == limits.get<lp::protocol_peer_scope>().memory);
+  // an observer that does not say what it wants gets every operation, and no lifetime event
+  for (const auto& e : mgr.observer().get<recording_observer>().log) {
+    CHECK(e.what != scope_event::type::created);
+    CHECK(e.what != scope_event::type::destroyed);
+  }
+  STATIC_REQUIRE(!rcmgr::detail::observer_wants<recording_observer>(scope_event::type::created, "peer"));
+  STATIC_REQUIRE(rcmgr::detail::observer_wants<recording_observer>(scope_event::type::reserved, "peer"));
+}
+
+TEST_CASE("a refusal carries the refusing scope's whole usage; a span's events its owner's") {
+  struct refusal_recorder {
+    rcmgr::scope_stat refuser, owner;
+    std::string owner_kind;
+    void on_event(const scope_event& e) {
+      if (e.err != nullptr) refuser = e.refuser_usage;
+      if (e.what == scope_event::type::reserved && e.scope.kind == "span") {
+        owner = e.owner_usage;
+        owner_kind = std::string(e.owner_kind);
+      }
+    }
+  };
+  auto limits = lp::default_limits();
+  limits.set<lp::peer_scope>({1, 5, 10, 2, 2, 4, 4, 1 << 20});
+  rcmgr::resource_manager<rcmgr::single_threaded, rcmgr::observed_by<refusal_recorder>> mgr(limits);
+  auto a = mgr.open_stream(peer_id("P1"), direction::inbound);
+  auto b = mgr.open_stream(peer_id("P1"), direction::outbound);
+  REQUIRE(a);
+  REQUIRE(b);
+  REQUIRE(a->reserve_memory(300));
+  REQUIRE_FALSE(mgr.open_stream(peer_id("P1"), direction::inbound));
+  auto& o = mgr.observer();
+  CHECK(o.refuser.streams_inbound == 1);
+  CHECK(o.refuser.streams_outbound == 1);  // the error carries only the inbound count
+  CHECK(o.refuser.memory == 300);
+  auto c = mgr.open_connection(direction::inbound, false);
+  REQUIRE(c);
+  REQUIRE(c->reserve_memory(50));
+  auto sp = c->begin_span();
+  REQUIRE(sp);
+  auto inner = sp->begin_span();
+  REQUIRE(inner);
+  REQUIRE(inner->reserve_memory(7));
+  CHECK(o.owner_kind == "connection");
+  CHECK(o.owner.memory == 57);
+  CHECK(o.owner.conns_inbound == 1);
+}

@@ -327,7 +327,10 @@ class core<Topology, Policy, type_list<Ks...>> {
   /// Whether the observer wants events of type t on scopes of kind K (false without observer).
   template <class K>
   static constexpr bool notifies(scope_event::type t) noexcept {
-    return observer_wants<observer_type>(t, kind_traits<K>::name);
+    if constexpr (kind_traits<K>::is_span)  // spans: also what the observer wants of its owner kind's spans
+      return observer_wants<observer_type>(t, kind_traits<K>::name) ||
+             observer_wants_span<observer_type>(t, kind_traits<typename live_kind<K>::type>::name);
+    else return observer_wants<observer_type>(t, kind_traits<K>::name);
   }
 
   observer_type& observer() noexcept { return observer_; }
@@ -442,6 +445,7 @@ class core<Topology, Policy, type_list<Ks...>> {
     e.attempted = why.attempted;
     e.limit_value = why.limit_value;
     e.scope = name_of<K>(n);
+    if constexpr (observing) refusal_usage() = n.rc.stat();  // for the refusal's event
     return e;
   }
   template <class K>
@@ -553,7 +557,7 @@ class core<Topology, Policy, type_list<Ks...>> {
       scope_event ev{r ? scope_event::type::reserved : scope_event::type::reserve_refused, name_of<K>(n)};
       ev.memory = size;
       ev.prio = prio;
-      if (!r) ev.err = &r.error();
+      if (!r) refused(ev, r.error());
       describe<K>(ev, n);
       observer_.on_event(ev);
       }
@@ -705,10 +709,10 @@ class core<Topology, Policy, type_list<Ks...>> {
         }
       }
       if (!r) {
+        notify_open<K>(&r.error(), n, dir, use_fd);  // while bound: the event's path reads the scopes that refused
         unbind<K>(*n, 0);
         if constexpr (carrying) carried_end<K>(*n);
         destroy_object<K>(n);
-        notify_open<K>(&r.error(), nullptr, dir, use_fd);
         return r.error();
       }
     }
@@ -722,10 +726,17 @@ class core<Topology, Policy, type_list<Ks...>> {
       if (!(err == nullptr ? notifies<K>(scope_event::type::opened) : notifies<K>(scope_event::type::open_refused))) return;
       scope_event ev{err == nullptr ? scope_event::type::opened : scope_event::type::open_refused,
                      scope_name(kind_traits<K>::name)};
-      ev.err = err;
       ev.dir = dir;
       ev.fd = use_fd;
-      if (n != nullptr) describe<K>(ev, *n);
+      limit l;
+      if (n != nullptr) {
+        describe<K>(ev, *n);
+        describe_limit<K>(ev, *n, l);
+      }
+      if (err != nullptr) {
+        refused(ev, *err);
+        ev.object = nullptr;  // a refused scope never existed for the caller
+      }
       observer_.on_event(ev);
     } else {
       (void)err, (void)n, (void)dir, (void)use_fd;
@@ -754,7 +765,7 @@ class core<Topology, Policy, type_list<Ks...>> {
       } else {
         ev.parent = scope_name(kind_traits<P>::name);
       }
-      if (!r) ev.err = &r.error();
+      if (!r) refused(ev, r.error());
       observer_.on_event(ev);
     }
     return r;
@@ -910,6 +921,8 @@ class core<Topology, Policy, type_list<Ks...>> {
     if constexpr (notifies<O>(scope_event::type::span_begun)) {
       scope_event ev{scope_event::type::span_begun, name_of<O>(owner)};
       describe<S>(ev, *n);
+      limit l;
+      describe_limit<S>(ev, *n, l);
       observer_.on_event(ev);
     }
     return n;
@@ -925,6 +938,69 @@ class core<Topology, Policy, type_list<Ks...>> {
     std::uint8_t st = 0;
     if constexpr (is_per_object<K> && !kind_traits<K>::is_span) st = n.state;
     ev.path = path_of<K>(n, st);
+    if constexpr (kind_traits<K>::is_span) {
+      if (root_usage<K>(n, ev.owner_usage)) ev.owner_kind = kind_traits<typename live_kind<K>::type>::name;
+    }
+  }
+  /// The usage of the scope at the root of a span's owner chain; false when a scope on the chain has ended.
+  template <class K>
+  static bool root_usage(const node_t<K>& n, scope_stat& out) noexcept {
+    if constexpr (kind_traits<K>::is_span) {
+      return !n.done && n.owner != nullptr && root_usage<typename K::owner>(*n.owner, out);
+    } else {
+      if constexpr (is_per_object<K>) {
+        if (n.done || owner_chain_ended<K>(n)) return false;
+      }
+      out = n.rc.stat();
+      return true;
+    }
+  }
+  /// Points the event at node n's limit, kept in `l` (a span's is its owner's, as in go-libp2p).
+  template <class K>
+  void describe_limit(scope_event& ev, const node_t<K>& n, limit& l) const noexcept {
+    if constexpr (kind_traits<K>::is_span) {
+      describe_limit<typename K::owner>(ev, *n.owner, l);
+    } else {
+      const auto& s = limit_of<K>(n);
+      l = limit{s.stream_limit(direction::inbound), s.stream_limit(direction::outbound), s.stream_total_limit(),
+                s.conn_limit(direction::inbound),   s.conn_limit(direction::outbound),   s.conn_total_limit(),
+                s.fd_limit(),                       s.memory_limit()};
+      ev.lim = &l;
+      ev.accounted = kind_traits<K>::accounted;
+    }
+  }
+  /// A refusal's error, and for a limit's refusal the refusing scope's usage (see limit_error).
+  void refused(scope_event& ev, const error& err) const noexcept {
+    ev.err = &err;
+    if constexpr (observing) {
+      if (err.code == errc::limit_exceeded) ev.refuser_usage = refusal_usage();
+    }
+  }
+  /// Where limit_error leaves the refusing scope's usage for the event that follows on this thread.
+  scope_stat& refusal_usage() const noexcept {
+    if constexpr (Policy::concurrent) {
+      static thread_local scope_stat last;
+      return last;
+    } else {
+      return refusal_usage_;
+    }
+  }
+  /// Tells the observer that keyed or view node n was created, or is about to be destroyed.
+  /// Called under the kind's table lock, so that the events of one key come in order.
+  template <class K>
+  void notify_lifetime(scope_event::type t, node_t<K>& n) noexcept {
+    if constexpr (notifies<K>(scope_event::type::created) || notifies<K>(scope_event::type::destroyed)) {
+      if (!(t == scope_event::type::created ? notifies<K>(scope_event::type::created)
+                                            : notifies<K>(scope_event::type::destroyed)))
+        return;
+      scope_event ev{t, name_of<K>(n)};
+      describe<K>(ev, n);
+      limit l;
+      if (t == scope_event::type::created) describe_limit<K>(ev, n, l);
+      observer_.on_event(ev);
+    } else {
+      (void)t, (void)n;
+    }
   }
   template <class K>
   scope_path path_of(const node_t<K>& n, std::uint8_t st) const noexcept {
@@ -1059,6 +1135,7 @@ class core<Topology, Policy, type_list<Ks...>> {
         if constexpr (!kind_traits<K>::constant_limit) bind_limit<K>(ks, *n, n->key);
         ks.table.insert(h, n);
         if (created != nullptr) *created = true;
+        notify_lifetime<K>(scope_event::type::created, *n);
       }
       n->refs.fetch_add(1);
       return n;
@@ -1077,6 +1154,7 @@ class core<Topology, Policy, type_list<Ks...>> {
     auto& ks = state<P>();
     std::lock_guard lk(ks.mu);
     if (n->refs.load() != 1 || !n->rc.empty() || n->direct_memory.load() != 0) return false;
+    notify_lifetime<P>(scope_event::type::destroyed, *n);
     ks.table.erase(n->hash, n);
     n->~node_t<P>();
     ks.pool.deallocate(n);
@@ -1125,6 +1203,7 @@ class core<Topology, Policy, type_list<Ks...>> {
       add_ref<typename node_t<V>::second_kind>(b);
       if constexpr (!kind_traits<V>::constant_limit) bind_limit<V>(ks, *n, a->key);
       ks.table.insert(h, n);
+      notify_lifetime<V>(scope_event::type::created, *n);
     }
     n->refs.fetch_add(1);
     return n;
@@ -1153,6 +1232,7 @@ class core<Topology, Policy, type_list<Ks...>> {
           if (n->refs.fetch_sub_release(1) == 1 && collectable<K>(*n)) {
             a = n->a;
             b = n->b;
+            notify_lifetime<K>(scope_event::type::destroyed, *n);
             ks.table.erase(n->hash, n);
             n->~node_t<K>();
             ks.pool.deallocate(n);
@@ -1165,6 +1245,7 @@ class core<Topology, Policy, type_list<Ks...>> {
       } else {
         std::lock_guard lk(ks.mu);
         if (n->refs.fetch_sub_release(1) == 1 && collectable<K>(*n)) {
+          notify_lifetime<K>(scope_event::type::destroyed, *n);
           ks.table.erase(n->hash, n);
           n->~node_t<K>();
           ks.pool.deallocate(n);
@@ -1778,6 +1859,8 @@ class core<Topology, Policy, type_list<Ks...>> {
   misuse_handler handler_ = nullptr;
   void* handler_user_ = nullptr;
   [[no_unique_address]] observer_type observer_{};
+  /// refusal_usage() of a single-threaded observed manager.
+  [[no_unique_address]] mutable std::conditional_t<observing && !Policy::concurrent, scope_stat, no_member<1>> refusal_usage_{};
   [[no_unique_address]] live_handles<track_live_handles, sizeof...(Ks)> live_{};
 };
 

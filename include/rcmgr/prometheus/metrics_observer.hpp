@@ -60,8 +60,9 @@ class metrics_observer {
                                                                  "peer",   "conn",      "stream",  "other"};
   static constexpr std::array<std::string_view, 4> resource_labels{"connection", "stream", "memory", "fd"};
 
-  /// The events it reads: refusals, and the memory of connections. The manager builds no other
-  /// event for it, so a reservation on a stream, a peer or a span costs nothing more.
+  /// The events it reads: refusals, and the memory of connections, including what their spans
+  /// reserve (as go-libp2p's conn_memory does). The manager builds no other event for it, so a
+  /// reservation on a stream, a peer or a stream's span costs nothing more.
   static constexpr bool wants(scope_event::type t, std::string_view kind) noexcept {
     using T = scope_event::type;
     switch (t) {
@@ -74,6 +75,10 @@ class metrics_observer {
       default: return false;
     }
   }
+  static constexpr bool wants_span(scope_event::type t, std::string_view owner_kind) noexcept {
+    using T = scope_event::type;
+    return (t == T::reserved || t == T::released || t == T::ended) && owner_kind == "connection";
+  }
 
   void on_event(const scope_event& e) noexcept {
     if (e.err != nullptr) {
@@ -81,6 +86,7 @@ class metrics_observer {
       return;
     }
     if (e.scope.kind == "connection") follow_connection(e);
+    else if (e.scope.kind == "span" && e.owner_kind == "connection") follow_connection_span(e);
   }
 
   /// Blocked units (streams, connections, descriptors) or bytes (memory) for one series.
@@ -154,6 +160,17 @@ class metrics_observer {
     } else {
       return;
     }
+    connection_memory_changed(before, now);
+  }
+  /// A span of a connection reserved or released: the connection's memory changed as much.
+  void follow_connection_span(const scope_event& e) noexcept {
+    using T = scope_event::type;
+    const std::int64_t owner = e.owner_usage.memory;  // after the operation (ended: before the span's release)
+    if (e.what == T::reserved) connection_memory_changed(owner - e.memory, owner);
+    else if (e.what == T::released) connection_memory_changed(owner + e.memory, owner);
+    else if (e.what == T::ended) connection_memory_changed(owner, owner - e.released.memory);
+  }
+  void connection_memory_changed(std::int64_t before, std::int64_t now) noexcept {
     if (before == now) return;
     if (before != 0) previous_conn_memory_.observe(static_cast<double>(before));
     if (now != 0) conn_memory_.observe(static_cast<double>(now));

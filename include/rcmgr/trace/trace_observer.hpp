@@ -5,6 +5,14 @@
 // Priority, Delta, DeltaIn, DeltaOut, Memory, StreamsIn, StreamsOut, ConnsIn, ConnsOut, FD), so
 // tools that read go's traces read these.
 //
+// Every scope is announced by a create_scope event carrying its limit (go's BaseLimit object) and
+// retired by a destroy_scope event: connections, streams and spans when they open and end;
+// peers, protocols, services and their per-peer views when the manager creates and collects
+// them; system, transient and the other singletons right after `start` when the trace is
+// opened with the manager (open(path, mgr)). A refused open is traced as go does it: the new
+// connection or stream is created, the refusing scope's block_* event follows, then it is
+// destroyed. block_* events carry the refusing scope's usage in every field go writes.
+//
 // The operation's thread only turns the event into records and appends them to a bounded queue
 // under a mutex (no I/O, no formatting); a background thread formats, compresses and writes
 // them, waking at least once a second (go's pace). When the queue is full the new records are
@@ -27,7 +35,9 @@
 
 #include <zlib.h>
 
+#include "rcmgr/limits.hpp"
 #include "rcmgr/observer.hpp"
+#include "rcmgr/topology.hpp"
 
 namespace rcmgr {
 
@@ -39,6 +49,12 @@ struct trace_record {
   std::int64_t delta = 0;  ///< bytes for memory events; descriptors for connection events
   std::int64_t delta_in = 0, delta_out = 0;
   std::int64_t memory = 0, streams_in = 0, streams_out = 0, conns_in = 0, conns_out = 0, fd = 0;  ///< the scope's usage after
+  /// go's Limit, written when has_limit: a BaseLimit object with the fields of the resources in
+  /// `limit_fields` (zero ones left out, as go does). `start` has an empty one ({}), which is
+  /// what go writes for its fixed limiter (its fields are not exported).
+  bool has_limit = false;
+  limit lim{};
+  resource_set limit_fields{};
   std::chrono::system_clock::time_point time{};
 };
 
@@ -67,10 +83,19 @@ class trace_observer {
       active_ = true;
       trace_record start;
       start.type = "start";
+      start.has_limit = true;  // {} (see trace_record::has_limit)
       start.time = std::chrono::system_clock::now();
       queue_.push_back(std::move(start));
     }
     writer_ = std::thread([this] { run(); });
+    return true;
+  }
+  /// open(path, queue_capacity), then a create_scope event, with its limit, for each singleton
+  /// scope of `mgr` (system, transient, ...), as go traces them right after `start`.
+  template <class Manager>
+  bool open(const std::string& path, Manager& mgr, std::size_t queue_capacity = 1 << 16) {
+    if (!open(path, queue_capacity)) return false;
+    announce_singletons(mgr, typename Manager::topology_type::kind_list{});
     return true;
   }
   /// Writes everything queued, closes the file and stops the writer. Idempotent.
@@ -100,6 +125,9 @@ class trace_observer {
     return !failed_;
   }
 
+  /// Every event, including the creation and destruction of keyed and view scopes.
+  static constexpr bool wants(scope_event::type, std::string_view) noexcept { return true; }
+
   void on_event(const scope_event& e) {
     {
       std::lock_guard lk(mu_);
@@ -107,6 +135,13 @@ class trace_observer {
     }
     std::vector<trace_record> out;
     translate(e, out);
+    push(out);
+  }
+
+ private:
+  using T = scope_event::type;
+
+  void push(std::vector<trace_record>& out) {
     if (out.empty()) return;
     const auto now = std::chrono::system_clock::now();
     std::lock_guard lk(mu_);
@@ -120,15 +155,51 @@ class trace_observer {
     }
   }
 
- private:
-  using T = scope_event::type;
+  template <class Manager, class... Ks>
+  void announce_singletons(Manager& mgr, detail::type_list<Ks...>) {
+    std::vector<trace_record> out;
+    auto one = [&]<class K>(std::type_identity<K>) {
+      if constexpr (detail::kind_traits<K>::shape == kind_shape::singleton) {
+        const auto l = mgr.template get_limit<K>();
+        trace_record r;
+        r.type = "create_scope";
+        r.name = go_shared_name(scope_name(detail::kind_traits<K>::name));
+        r.has_limit = true;
+        r.lim = limit{l.stream_limit(direction::inbound), l.stream_limit(direction::outbound), l.stream_total_limit(),
+                      l.conn_limit(direction::inbound),   l.conn_limit(direction::outbound),   l.conn_total_limit(),
+                      l.fd_limit(),                       l.memory_limit()};
+        r.limit_fields = detail::kind_traits<K>::accounted;
+        out.push_back(std::move(r));
+      }
+    };
+    (one(std::type_identity<Ks>{}), ...);
+    push(out);
+  }
+  /// A create_scope record for `name`, with the event's limit.
+  static trace_record creation(const scope_event& e, std::string name) {
+    trace_record c;
+    c.type = "create_scope";
+    c.name = std::move(name);
+    if (e.lim != nullptr) {
+      c.has_limit = true;
+      c.lim = *e.lim;
+      c.limit_fields = e.accounted;
+    }
+    return c;
+  }
+  static trace_record destruction(std::string name) {
+    trace_record d;
+    d.type = "destroy_scope";
+    d.name = std::move(name);
+    return d;
+  }
 
   // ---- naming: go's scope names ----
   /// go's name for a scope on a path: per-object scopes by their trace id, shared ones by name.
   std::string go_name(const scope_name& n, const void* object) {
     if (object != nullptr) {
       std::lock_guard lk(names_mu_);
-      if (auto it = names_.find(object); it != names_.end()) return it->second;
+      if (auto it = names_.find(object); it != names_.end()) return it->second.name;
     }
     return go_shared_name(n);
   }
@@ -146,15 +217,26 @@ class trace_observer {
     if (kind == "protocol-peer") return view("protocol");
     if (kind == "service-peer") return view("service");
     if (kind == "connection") return "conn";
+    if (kind == "allowlisted-system") return "allowlistedSystem";  // go's names of the allowlist's scopes
+    if (kind == "allowlisted-transient") return "allowlistedTransient";
     return n.str();
   }
-  std::string assign(const void* object, std::string_view kind, const std::string& owner) {
+  /// Names a new connection, stream or other per-object scope: go counts each kind apart, from 1.
+  std::string assign(const void* object, std::string_view kind) {
     std::lock_guard lk(names_mu_);
-    const std::uint64_t id = ++next_id_;
-    std::string name = kind == "connection" ? "conn-" + std::to_string(id)
-                       : owner.empty()      ? std::string(kind) + "-" + std::to_string(id)
-                                            : owner + ".span-" + std::to_string(id);
-    names_[object] = name;
+    const std::uint64_t id = ++next_of_kind_[std::string(kind)];
+    std::string name = (kind == "connection" ? std::string("conn") : std::string(kind)) + "-" + std::to_string(id);
+    names_[object] = object_name{name};
+    return name;
+  }
+  /// Names a new span of `owner` (go numbers spans per owner, from 1).
+  std::string assign_span(const void* object, const void* owner, const std::string& owner_name) {
+    std::lock_guard lk(names_mu_);
+    std::uint64_t id;
+    if (auto it = owner == nullptr ? names_.end() : names_.find(owner); it != names_.end()) id = ++it->second.spans;
+    else id = ++shared_spans_[owner_name];  // a span of a shared scope
+    std::string name = owner_name + ".span-" + std::to_string(id);
+    names_[object] = object_name{name};
     return name;
   }
   void forget(const void* object) {
@@ -214,62 +296,90 @@ class trace_observer {
     });
     return found.empty() ? go_shared_name(e.err->scope) : found;
   }
+  /// go's block_* record: what was asked of the refusing scope (one connection or stream for an
+  /// open; the scope's whole usage for an attach, as go's ReserveForChild; bytes for a
+  /// reservation) and the refusing scope's usage in every field of that event type.
   void block(const scope_event& e, std::vector<trace_record>& out) {
     const error& err = *e.err;
+    const scope_stat& u = e.refuser_usage;
+    scope_stat asked;
+    if (e.what == T::open_refused) {
+      if (err.res == resource::streams) {
+        (e.dir == direction::inbound ? asked.streams_inbound : asked.streams_outbound) = 1;
+      } else {
+        (e.dir == direction::inbound ? asked.conns_inbound : asked.conns_outbound) = 1;
+        asked.fd = e.fd ? 1 : 0;
+      }
+    } else if (e.what == T::attach_refused) {
+      asked = e.usage;
+    } else {
+      asked.memory = err.attempted;
+    }
     trace_record r;
     r.name = refusing(e);
-    const std::int64_t in = err.has_direction && err.dir == direction::inbound ? err.attempted : 0;
-    const std::int64_t outb = err.has_direction && err.dir == direction::outbound ? err.attempted : 0;
-    if (e.what == T::open_refused && e.scope.kind == "connection") {
-      r.type = "block_add_conn";
-      (e.dir == direction::inbound ? r.delta_in : r.delta_out) = 1;
-      r.delta = e.fd ? 1 : 0;
-    } else if (err.res == resource::memory) {
-      r.type = "block_reserve_memory";
-      r.priority = err.prio;
-      r.delta = err.attempted;
-      r.memory = err.current;
-    } else if (err.res == resource::streams) {
-      r.type = "block_add_stream";
-      r.delta_in = in, r.delta_out = outb;
-    } else {
-      r.type = "block_add_conn";
-      if (err.res == resource::fd) r.delta = err.attempted;
-      else r.delta_in = in, r.delta_out = outb;
+    switch (err.res) {
+      case resource::memory:
+        r.type = "block_reserve_memory";
+        r.priority = err.prio;
+        r.delta = asked.memory;
+        r.memory = u.memory;
+        break;
+      case resource::streams:
+        r.type = "block_add_stream";
+        r.delta_in = asked.streams_inbound, r.delta_out = asked.streams_outbound;
+        r.streams_in = u.streams_inbound, r.streams_out = u.streams_outbound;
+        break;
+      case resource::conns:
+      case resource::fd:
+        r.type = "block_add_conn";
+        r.delta_in = asked.conns_inbound, r.delta_out = asked.conns_outbound, r.delta = asked.fd;
+        r.conns_in = u.conns_inbound, r.conns_out = u.conns_outbound, r.fd = u.fd;
+        break;
     }
-    // the refusing scope's usage in what it refused (go reports all its counts; the error carries this one)
-    if (err.res == resource::streams && err.has_direction && !err.total)
-      (err.dir == direction::inbound ? r.streams_in : r.streams_out) = err.current;
-    if (err.res == resource::conns && err.has_direction && !err.total)
-      (err.dir == direction::inbound ? r.conns_in : r.conns_out) = err.current;
-    if (err.res == resource::fd) r.fd = err.current;
     out.push_back(std::move(r));
   }
 
   void translate(const scope_event& e, std::vector<trace_record>& out) {
     if (e.err != nullptr) {
-      if (e.err->code == errc::limit_exceeded) block(e, out);
+      if (e.err->code != errc::limit_exceeded) return;
+      // A refused open: the scope existed while it was refused (the path starts with it), as in go.
+      const void* refused = nullptr;
+      if (e.what == T::open_refused)
+        e.path.for_each([&](const scope_name&, const scope_stat&, const void* o) {
+          if (refused == nullptr) refused = o;
+        });
+      if (refused != nullptr) out.push_back(creation(e, assign(refused, e.scope.kind)));
+      block(e, out);
+      if (refused != nullptr) {
+        out.push_back(destruction(go_name(e.scope, refused)));
+        forget(refused);
+      }
       return;
     }
     switch (e.what) {
       case T::opened: {
-        const std::string name = assign(e.object, e.scope.kind, {});
-        trace_record c;
-        c.type = "create_scope";
-        c.name = name;
-        out.push_back(std::move(c));
+        out.push_back(creation(e, assign(e.object, e.scope.kind)));
         for (const auto& x : visit(e.path)) change(out, x.name, e.usage, 1, x.usage, priority::always);
+        break;
+      }
+      case T::created: out.push_back(creation(e, go_shared_name(e.scope))); break;
+      case T::destroyed: {
+        std::string name = go_shared_name(e.scope);
+        {
+          std::lock_guard lk(names_mu_);
+          shared_spans_.erase(name);  // a scope created again numbers its spans from 1, as in go
+        }
+        out.push_back(destruction(std::move(name)));
         break;
       }
       case T::span_begun: {
         std::string owner;
+        const void* owner_object = nullptr;
+        bool found = false;
         e.path.for_each([&](const scope_name& n, const scope_stat&, const void* o) {
-          if (o != e.object && owner.empty()) owner = go_name(n, o);
+          if (o != e.object && !found) owner = go_name(n, o), owner_object = o, found = true;
         });
-        trace_record c;
-        c.type = "create_scope";
-        c.name = assign(e.object, "span", owner.empty() ? std::string("span") : owner);
-        out.push_back(std::move(c));
+        out.push_back(creation(e, assign_span(e.object, owner_object, found ? owner : std::string("span"))));
         break;
       }
       case T::reserved:
@@ -297,10 +407,7 @@ class trace_observer {
       case T::ended: {
         // Called just before the release: each scope's usage after is its usage now minus what goes.
         for (const auto& x : visit(e.path)) change(out, x.name, e.released, -1, minus(x.usage, e.released), 0);
-        trace_record d;
-        d.type = "destroy_scope";
-        d.name = go_name(e.scope, e.object);
-        out.push_back(std::move(d));
+        out.push_back(destruction(go_name(e.scope, e.object)));
         forget(e.object);
         break;
       }
@@ -355,9 +462,14 @@ class trace_observer {
   gzFile file_ = nullptr;  // used by the writer thread only
   std::thread writer_;
 
-  std::mutex names_mu_;  // guards the trace ids of live connections, streams and spans
-  std::unordered_map<const void*, std::string> names_;
-  std::uint64_t next_id_ = 0;
+  std::mutex names_mu_;  // guards the trace names of live connections, streams and spans, and the counters
+  struct object_name {
+    std::string name;
+    std::uint64_t spans = 0;  ///< spans begun on it so far
+  };
+  std::unordered_map<const void*, object_name> names_;
+  std::unordered_map<std::string, std::uint64_t> next_of_kind_;  ///< last id given, by per-object kind
+  std::unordered_map<std::string, std::uint64_t> shared_spans_;  ///< spans begun so far, by shared scope name
 };
 
 namespace detail {
@@ -444,6 +556,29 @@ inline void write_trace_json(std::string& out, const trace_record& r) {
     detail::json_scope_class(out, r.name);
     out += ",\"Name\":";
     detail::json_string(out, r.name);
+  }
+  if (r.has_limit) {
+    // go's BaseLimit: Streams, StreamsInbound, StreamsOutbound, Conns, ConnsInbound, ConnsOutbound, FD, Memory
+    out += ",\"Limit\":{";
+    bool first = true;
+    auto field = [&](const char* k, resource res, std::int64_t v) {
+      if (!r.limit_fields.contains(res) || v == 0) return;
+      if (!first) out += ',';
+      first = false;
+      out += '"';
+      out += k;
+      out += "\":";
+      out += std::to_string(v);
+    };
+    field("Streams", resource::streams, r.lim.streams);
+    field("StreamsInbound", resource::streams, r.lim.streams_inbound);
+    field("StreamsOutbound", resource::streams, r.lim.streams_outbound);
+    field("Conns", resource::conns, r.lim.conns);
+    field("ConnsInbound", resource::conns, r.lim.conns_inbound);
+    field("ConnsOutbound", resource::conns, r.lim.conns_outbound);
+    field("FD", resource::fd, r.lim.fd);
+    field("Memory", resource::memory, r.lim.memory);
+    out += '}';
   }
   auto num = [&](const char* k, std::int64_t v) {
     if (v == 0) return;
