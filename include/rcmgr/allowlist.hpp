@@ -21,6 +21,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +55,13 @@ inline result<allowlist_entry> parse_allowlist_entry(std::string_view text) noex
   allowlist_entry e;
   e.network.len = r->cidr ? *r->cidr : r->ip->bits();
   e.network.addr = r->ip->masked(e.network.len);
+  // An IPv4-mapped network (/ip6/::ffff:1.2.3.0/ipcidr/120) is the IPv4 network it maps, as in
+  // go (net.IPNet.Contains): gating matches unmapped addresses, so the mapped form would match
+  // none. Networks shorter than /96 keep their IPv6 form (they do not contain IPv4 in go either).
+  if (e.network.len >= 96 && e.network.addr.unmapped() != e.network.addr) {
+    e.network.addr = e.network.addr.unmapped();
+    e.network.len -= 96;
+  }
   e.peer = peer_id(r->peer);
   return e;
 }
@@ -77,11 +85,16 @@ class allowlist {
     add(*e);
     return {};
   }
-  void add(const allowlist_entry& e) {
+  void add(const allowlist_entry& e) { add(std::span<const allowlist_entry>(&e, 1)); }
+  /// Adds several entries in one change: one new snapshot (adding n entries one at a time copies
+  /// the list, and keeps the copy, n times: 4096 entries cost some 800 MiB that way).
+  void add(std::span<const allowlist_entry> entries) {
     std::lock_guard lk(write_mu_);
     auto next = std::make_unique<snapshot>(*current_.load(std::memory_order_relaxed));
-    if (e.peer.str().empty()) next->networks.push_back(e.network);
-    else next->by_peer.push_back(e);
+    for (const auto& e : entries) {
+      if (e.peer.str().empty()) next->networks.push_back(e.network);
+      else next->by_peer.push_back(e);
+    }
     publish(std::move(next));
   }
   /// Removes one copy of an entry; returns whether there was one (parse errors are returned).
@@ -116,7 +129,8 @@ class allowlist {
 
   /// go's Allowed: the address is in some entry's network, whatever peer the entry names (the
   /// peer is not known yet when a connection opens).
-  bool allowed(const ip_address& ip) const noexcept {
+  bool allowed(const ip_address& raw) const noexcept {
+    const ip_address ip = raw.unmapped();  // entries hold IPv4 networks in their IPv4 form
     const read_guard g(*this);
     const snapshot& s = g.snap;
     for (const auto& n : s.networks)
@@ -127,7 +141,8 @@ class allowlist {
   }
   /// go's AllowedPeerAndMultiaddr: a peerless entry's network holds the address, or an entry
   /// naming this peer does.
-  bool allowed(const ip_address& ip, std::string_view peer) const noexcept {
+  bool allowed(const ip_address& raw, std::string_view peer) const noexcept {
+    const ip_address ip = raw.unmapped();
     const read_guard g(*this);
     const snapshot& s = g.snap;
     for (const auto& n : s.networks)

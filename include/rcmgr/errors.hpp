@@ -12,6 +12,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "rcmgr/detail/printable.hpp"
 #include "rcmgr/limits.hpp"
 #include "rcmgr/resources.hpp"
 
@@ -98,9 +99,15 @@ struct scope_name {
     if (key_len != 0) (s += ':') += key();
     return s;
   }
+  /// Keys are chosen by remote peers: control characters, bytes that are not UTF-8 and '\\'
+  /// are written as \xNN (detail::write_printable), so a key cannot forge log lines or send
+  /// escape sequences to a terminal. str() keeps the bytes as they are.
   friend std::ostream& operator<<(std::ostream& os, const scope_name& n) {
     os << n.kind;
-    if (n.key_len != 0) os << ':' << n.key();
+    if (n.key_len != 0) {
+      os << ':';
+      detail::write_printable(os, n.key());
+    }
     return os;
   }
 };

@@ -120,7 +120,9 @@ struct gating_options {
   std::vector<std::string> allowlist;
 
   /// Most (subnet, prefix length) entries tracked at once, for connection counts and buckets
-  /// together; about 64 bytes each. When it is full of live connections, new addresses are
+  /// together. Allocated when the gate is built: about 400 bytes of memory each (two tables, the
+  /// second for verify_source_address, each with a scratch copy for rebuilds, kept at most 3/4
+  /// full, shards rounded up to a power of two). When it is full of live connections, new addresses are
   /// refused (errc::too_many_scopes); idle entries make room first.
   std::size_t max_tracked_subnets = 4096;
 
@@ -149,11 +151,15 @@ class gate {
         table_(levels(o.ipv4_subnet_conns, o.ipv4_subnet_rates), levels(o.ipv6_subnet_conns, o.ipv6_subnet_rates),
                o.max_tracked_subnets),
         verify_(verify_levels(o.ipv4_subnet_conns), verify_levels(o.ipv6_subnet_conns), o.max_tracked_subnets) {
+    std::vector<allowlist_entry> entries;  // added in one change: one snapshot, not one per entry
+    entries.reserve(o.allowlist.size());
     for (const auto& e : o.allowlist) {
-      auto r = allow_.add(e);
+      auto r = parse_allowlist_entry(e);
       if (!r && !bad_entry_) first_error_ = r.error();
       if (!r) bad_entry_ = true;
+      else entries.push_back(*r);
     }
+    if (!entries.empty()) allow_.add(std::span<const allowlist_entry>(entries));
     for (const auto& n : o.network_rates) {
       rate_nets_.push_back(std::make_unique<rate_net>());
       rate_nets_.back()->p = n;
@@ -194,6 +200,26 @@ class gate {
     // overlaps the clock read and the network checks below.
     table_.prefetch(ip);
     const std::int64_t now_ns = now();
+    // The network list follows the allowlist; rebuilding it allocates, so it comes first: on
+    // failure nothing is taken or counted yet (this function is noexcept).
+    if (allow_.version() != nets_version_.load(std::memory_order_acquire)) {
+#if defined(__cpp_exceptions)
+      try {
+        refresh_networks();
+      } catch (...) {
+        error e;
+        e.code = errc::out_of_memory;
+        e.res = resource::conns;
+        e.dir = dir;
+        e.has_direction = true;
+        e.scope = scope_name("gate");
+        e.detail = "rebuilding the network prefix list after an allowlist change";
+        return e;
+      }
+#else
+      refresh_networks();
+#endif
+    }
     // rate: network buckets (most specific first; every match must allow) exempt the subnets
     bool in_rate_net = false;
     for (const auto& n : rate_nets_) {
@@ -206,7 +232,6 @@ class gate {
       }
     }
     // connections: the most specific network prefix, else the subnets
-    if (allow_.version() != nets_version_.load(std::memory_order_acquire)) refresh_networks();
     const net_snapshot* ns = nets_.load(std::memory_order_acquire);
     conn_net* cn = nullptr;
     for (auto* c : ns->list)
@@ -272,7 +297,16 @@ class gate {
   /// A network is looked up in the allowlist as it is now (an allowlisted network added since
   /// the last connection is a network from now on, with its own count).
   std::int64_t conns_in(const ip_prefix& p) const noexcept {
-    if (allow_.version() != nets_version_.load(std::memory_order_acquire)) refresh_networks();
+    if (allow_.version() != nets_version_.load(std::memory_order_acquire)) {
+#if defined(__cpp_exceptions)
+      try {
+        refresh_networks();
+      } catch (...) {  // out of memory: answer from the network list in force
+      }
+#else
+      refresh_networks();
+#endif
+    }
     for (const auto* c : nets_.load(std::memory_order_acquire)->list)
       if (c->network == p) return c->count.load(std::memory_order_relaxed);
     return table_.conns_of(p);
@@ -358,8 +392,10 @@ class gate {
       if (!known) snap->list.push_back(counter(p, allowlisted_conns_));
     }
     std::stable_sort(snap->list.begin(), snap->list.end(), [](const auto* a, const auto* b) { return a->network.len > b->network.len; });
-    nets_.store(snap.get(), std::memory_order_release);
+    // Kept before it is published: if keeping it threw after publishing, readers would be left
+    // with a freed snapshot.
     snapshots_.push_back(std::move(snap));
+    nets_.store(snapshots_.back().get(), std::memory_order_release);
     nets_version_.store(v, std::memory_order_release);
   }
 

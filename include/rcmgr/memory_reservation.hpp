@@ -204,6 +204,7 @@ class memory_reservation {
   /// Moves everything `o` holds into this reservation. Both must be bound to the same scope (or
   /// this one unbound); otherwise nothing happens and false is returned.
   bool merge(memory_reservation&& o) noexcept {
+    if (&o == this) return true;  // r.merge(std::move(r)): it already holds everything (reset() would give it back)
     if (ops_ == nullptr) {
       *this = std::move(o);
       return true;

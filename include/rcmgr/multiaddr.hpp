@@ -130,7 +130,10 @@ struct ip_prefix {
 
   constexpr bool contains(const ip_address& a) const noexcept {
     if (a.v6 != addr.v6) return false;
-    const int whole = len / 8, rest = len % 8;
+    // A length outside 0..bits (a hand-built prefix) is clamped, as masked() does: it must not
+    // index past the address or shift by a negative count.
+    const int n = len < 0 ? 0 : len > addr.bits() ? addr.bits() : len;
+    const int whole = n / 8, rest = n % 8;
     for (int i = 0; i < whole; ++i)
       if (a.bytes[std::size_t(i)] != addr.bytes[std::size_t(i)]) return false;
     return rest == 0 || ((a.bytes[std::size_t(whole)] ^ addr.bytes[std::size_t(whole)]) & (0xff00u >> rest)) == 0;
@@ -140,9 +143,10 @@ struct ip_prefix {
   std::size_t write(char* buf) const noexcept {
     std::size_t n = addr.write(buf);
     buf[n++] = '/';
-    if (len >= 100) buf[n++] = char('0' + len / 100);
-    if (len >= 10) buf[n++] = char('0' + len / 10 % 10);
-    buf[n++] = char('0' + len % 10);
+    const int l = len < 0 ? 0 : len > addr.bits() ? addr.bits() : len;  // clamped as contains() does
+    if (l >= 100) buf[n++] = char('0' + l / 100);
+    if (l >= 10) buf[n++] = char('0' + l / 10 % 10);
+    buf[n++] = char('0' + l % 10);
     return n;
   }
   std::string str() const {
@@ -405,7 +409,10 @@ inline bool parse_multiaddr_into(std::string_view text, endpoint& ep, error& err
         break;
       case ma_role::ipcidr: {
         std::uint32_t bits = 0;
-        if (!prev_was_ip || !ep.ip || index > 2) return fail(component, "ipcidr must follow the leading /ip4 or /ip6");
+        // Directly after the leading address (index 0, or 1 after /ip6zone): after a second one
+        // ("/ip4/1.2.3.4/ip6/::1/ipcidr/24") it would apply to the wrong address.
+        const int leading = text.substr(0, 9) == "/ip6zone/" ? 1 : 0;
+        if (!prev_was_ip || !ep.ip || index != leading + 1) return fail(component, "ipcidr must follow the leading /ip4 or /ip6");
         if (!parse_dec(arg, std::uint32_t(ep.ip->bits()), bits))
           return fail(component, "ipcidr must be a prefix length within the address family (0-32 or 0-128)");
         ep.cidr = int(bits);

@@ -14,6 +14,7 @@
 #include <tuple>
 #include <utility>
 
+#include "rcmgr/detail/printable.hpp"
 #include "rcmgr/observer.hpp"
 
 namespace rcmgr {
@@ -105,8 +106,9 @@ class refusal_logger {
 
   void write_suppressed(std::uint64_t n, const pair_key& k, clock::duration over, const char* tail) {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(over).count();
-    *os_ << " (" << n << " more refusal" << (n == 1 ? "" : "s") << " of " << to_string(k.second) << " by " << k.first
-         << " in the last " << ms / 1000 << '.' << (ms % 1000) / 100 << " s" << tail << ')';
+    *os_ << " (" << n << " more refusal" << (n == 1 ? "" : "s") << " of " << to_string(k.second) << " by ";
+    detail::write_printable(*os_, k.first);  // scope_name::str(): the key's raw bytes
+    *os_ << " in the last " << ms / 1000 << '.' << (ms % 1000) / 100 << " s" << tail << ')';
   }
   /// Drops pairs whose window has passed with nothing suppressed (nothing is lost).
   void expire(clock::time_point now) {

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rcmgr/detail/printable.hpp"
 #include "rcmgr/libp2p/resource_manager.hpp"
 #include "rcmgr/observer.hpp"
 #include "rcmgr/print.hpp"
@@ -26,6 +27,10 @@ namespace rcmgr {
 /// the path of every reservation, so it costs more than a counter: use it while diagnosing.
 class high_water_observer {
  public:
+  /// Most scopes remembered by name; the marks of scopes seen after that are merged under
+  /// "other scopes" (the most any one of them held).
+  static constexpr std::size_t max_marks = 4096;
+
   static constexpr bool wants(scope_event::type t, std::string_view) noexcept {
     return t == scope_event::type::opened || t == scope_event::type::reserved || t == scope_event::type::attached;
   }
@@ -34,7 +39,14 @@ class high_water_observer {
     if (e.err != nullptr || (e.what != T::opened && e.what != T::reserved && e.what != T::attached)) return;
     std::lock_guard lk(mu_);
     e.path.for_each([&](const scope_name& n, const scope_stat& u, const void* object) {
-      auto& m = marks_[object != nullptr ? std::string(n.kind) : n.str()];
+      std::string key = object != nullptr ? std::string(n.kind) : n.str();
+      auto it = marks_.find(key);
+      if (it == marks_.end()) {
+        // Peer ids cost a remote nothing to make up: past the bound, new scopes share one mark.
+        if (marks_.size() >= max_marks) key = "other scopes";
+        it = marks_.try_emplace(std::move(key)).first;
+      }
+      auto& m = it->second;
       m.memory = std::max(m.memory, u.memory);
       m.streams_inbound = std::max(m.streams_inbound, u.streams_inbound);
       m.streams_outbound = std::max(m.streams_outbound, u.streams_outbound);
@@ -195,13 +207,28 @@ inline void usage_of(std::ostream& os, std::int64_t used, std::int64_t lim, bool
   if (lim == unlimited) os << "unlimited";
   else os << (bytes ? format_bytes(lim) : std::to_string(lim)) << " (" << percent(fraction(used, lim)) << ')';
 }
+/// A JSON string. A byte that is not part of well-formed UTF-8 (keys may hold any bytes) is
+/// written as the character of the same value (\u00XX), so the document stays valid JSON;
+/// control characters (C0, DEL, C1) are escaped too, so a viewer's terminal sees none.
 inline void json_string(std::ostream& os, std::string_view s) {
   os << '"';
-  for (char c : s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    const auto u = static_cast<unsigned char>(c);
     if (c == '"' || c == '\\') os << '\\' << c;
-    else if (static_cast<unsigned char>(c) < 0x20) {
+    else if (u >= 0x80 && utf8_sequence(s, i) != 0) {
+      const std::size_t n = utf8_sequence(s, i);
+      if (u == 0xc2 && static_cast<unsigned char>(s[i + 1]) < 0xa0) {  // a C1 control, escaped
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(s[i + 1])));
+        os << buf;
+      } else {
+        os.write(s.data() + i, static_cast<std::streamsize>(n));
+      }
+      i += n - 1;
+    } else if (u < 0x20 || u >= 0x7f) {
       char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(u));
       os << buf;
     } else os << c;
   }
@@ -225,7 +252,7 @@ inline void print_text(std::ostream& os, const usage_report& rep) {
     const bool hot = rep.above(s);
     os << (hot ? "! " : "  ");
     if (hot && rep.color) os << "\x1b[1;31m";
-    os << s.name;
+    detail::write_printable(os, s.name);  // keys are chosen by peers: no escape sequences
     if (hot && rep.color) os << "\x1b[0m";
     os << "  (highest " << detail::percent(s.highest()) << ")\n";
     const auto& u = s.usage;
@@ -256,8 +283,11 @@ inline void print_text(std::ostream& os, const usage_report& rep) {
     os << "top peers by " << usage_report::top_names[r] << ':';
     if (rep.top[r].empty()) os << " none";
     os << '\n';
-    for (const auto& t : rep.top[r])
-      os << "  " << t.peer << "  " << (r == 0 ? format_bytes(t.value) : std::to_string(t.value)) << '\n';
+    for (const auto& t : rep.top[r]) {
+      os << "  ";
+      detail::write_printable(os, t.peer);
+      os << "  " << (r == 0 ? format_bytes(t.value) : std::to_string(t.value)) << '\n';
+    }
   }
 }
 

@@ -78,6 +78,12 @@ TEST_CASE("gating files are read strictly, errors name the path") {
   CHECK(err(R"({"NetworkPrefixLimits": [{"Network": "/ip4/1.2.3.4/p2p/12D3KooWX", "ConnCount": 1}]})") ==
         R"(NetworkPrefixLimits[0].Network: expected a multiaddr network without a peer, e.g. "/ip4/10.0.0.0/ipcidr/8")");
   CHECK(err(R"({"MaxTrackedSubnets": 2})") == "MaxTrackedSubnets: expected at least 16");
+  // the tables are allocated up front: a file cannot ask for gigabytes of them
+  CHECK(err(R"({"MaxTrackedSubnets": 16777216})") == "MaxTrackedSubnets: expected an integer from 0 to 1048576");
+  // a key's control characters are escaped in the message (it may be shown on a terminal)
+  CHECK(err(R"({"\u001b[2J\nforged": 1})").rfind(R"(\x1b[2J\x0aforged: unknown key)", 0) == 0);
+  CHECK(err(R"({"GlobalRateLimit": {"RPS": 1e400, "Burst": 1}})") != "");
+  CHECK(err(R"({"GlobalRateLimit": {"RPS": -0.5, "Burst": 1}})") != "");
   CHECK(err(R"({"GlobalRateLimit": {"RPS": 1, "Burst": 2}, "GlobalRateLimit": {"RPS": 1, "Burst": 2}})").find("duplicate key") !=
         std::string::npos);
   auto syntax = parse_gating("{\n  \"Allowlist\": [,]\n}");

@@ -168,6 +168,20 @@ TEMPLATE_LIST_TEST_CASE("a reservation on a span, a peer and the system", "[rese
   CHECK(system_stat(mgr) == st().in_streams(1));
 }
 
+TEMPLATE_LIST_TEST_CASE("merging a reservation into itself keeps it whole", "[reservation]", real_managers) {
+  TestType mgr{unlimited_limits()};
+  auto s = open_proto_stream(mgr);
+  auto r = memory_reservation::reserve(s, 100);
+  REQUIRE(r);
+  memory_reservation& same = *r;
+  CHECK(r->merge(std::move(same)));
+  CHECK(r->bound());
+  CHECK(r->size() == 100);
+  CHECK(s.stat().memory == 100);
+  r->reset();
+  CHECK(s.stat().memory == 0);
+}
+
 TEST_CASE("an unbound reservation refuses clearly and does nothing else", "[reservation]") {
   memory_reservation r;
   auto g = r.grow(1);

@@ -392,3 +392,25 @@ TEST_CASE("scrapes while threads reserve and release read consistent gauges") {
   CHECK(current_at(fs, "conn_memory", {}, 4 << 10) == 0);
   CHECK(current_at(fs, "peer_streams", {{"dir", "outbound"}}, 256) == 0);
 }
+
+TEST_CASE("protocol ids that are not UTF-8 still give a valid exposition") {
+  // Prometheus refuses a whole scrape when one label value is not UTF-8.
+  manager mgr;
+  rcmgr::prometheus::collector col(mgr);
+  auto s = mgr.open_stream(peer_id("12D3KooWA"), direction::inbound);
+  REQUIRE(s);
+  REQUIRE(s->set_protocol("/evil/\xff\xfe/\xc3\xa9"));
+  REQUIRE(s->set_service("svc\x80"));
+  std::ostringstream text;
+  prometheus::TextSerializer().Serialize(text, col.Collect());
+  const std::string t = text.str();
+  for (std::size_t i = 0; i < t.size(); ++i)
+    if (static_cast<unsigned char>(t[i]) >= 0x80) {
+      const std::size_t n = rcmgr::detail::utf8_sequence(t, i);
+      REQUIRE(n != 0);
+      i += n - 1;
+    }
+  // the bytes are written as \xNN (a backslash doubled by the serializer); UTF-8 stays as it is
+  CHECK(t.find(R"(protocol="/evil/\\xff\\xfe/)" "\xc3\xa9" R"(")") != std::string::npos);
+  CHECK(t.find(R"(service="svc\\x80")") != std::string::npos);
+}

@@ -4,6 +4,7 @@
 // must give each scope's usage in the model, and each event's totals must be the running sums.
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -645,4 +646,69 @@ TEST_CASE("threads tracing at once: the trace still sums to every scope's usage"
     INFO(name);
     CHECK(n == 0);
   }
+}
+
+TEST_CASE("a trace whose writes fail stops, counts nothing more as written, and the next open starts afresh") {
+  // /dev/full: every write fails with ENOSPC, as on a full disk.
+  if (!std::filesystem::exists("/dev/full")) {
+    WARN("no /dev/full on this system");
+    return;
+  }
+  manager mgr;
+  REQUIRE(mgr.observer().open("/dev/full"));
+  // the writer wakes at least once a second; wait (bounded) until its first write has failed
+  for (int i = 0; i < 500 && mgr.observer().healthy(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE_FALSE(mgr.observer().healthy());
+  {
+    auto s = mgr.open_stream(rcmgr::peer_id("P"), direction::inbound);
+    REQUIRE(s);
+    REQUIRE(s->reserve_memory(10));
+  }
+  mgr.observer().close();
+  CHECK_FALSE(mgr.observer().healthy());
+  CHECK(mgr.observer().written() == 0);
+
+  const auto path = (std::filesystem::temp_directory_path() / ("rcmgr_trace_reopen_" + std::to_string(::getpid()) + ".json.gz")).string();
+  REQUIRE(mgr.observer().open(path));
+  {
+    auto s = mgr.open_stream(rcmgr::peer_id("P"), direction::inbound);
+    REQUIRE(s);
+  }
+  mgr.observer().close();
+  const auto lines = read_trace(path);
+  std::filesystem::remove(path);
+  CHECK(mgr.observer().healthy());
+  REQUIRE_FALSE(lines.empty());
+  CHECK(lines.front()["Type"] == "start");
+  CHECK(lines.size() == mgr.observer().written());
+}
+
+TEST_CASE("trace JSON stays valid whatever bytes a key holds") {
+  rcmgr::trace_record r;
+  r.type = "add_stream";
+  r.name = std::string("protocol:/x\xff\xc2\x9b\x1b[2J\x7f/\xc3\xa9.peer:12D3KooWA");
+  r.delta_in = 1;
+  std::string s;
+  rcmgr::write_trace_json(s, r);
+  const auto j = nlohmann::json::parse(s);  // throws on bytes that are not UTF-8
+  CHECK(j["Name"] == "protocol:/x\xc3\xbf\xc2\x9b\x1b[2J\x7f/\xc3\xa9.peer:12D3KooWA");
+  CHECK(s.find(R"(\u00ff\u009b\u001b[2J\u007f/)") != std::string::npos);
+  CHECK(s.find("\xc3\xa9") != std::string::npos);  // well-formed UTF-8 stays as it is
+}
+
+TEST_CASE("a protocol id holding \".span-\" is not taken for a span in the trace's Scope") {
+  rcmgr::trace_record r;
+  r.type = "add_stream";
+  r.name = "protocol:/evil.span-7";
+  r.delta_in = 1;
+  std::string s;
+  rcmgr::write_trace_json(s, r);
+  const auto j = nlohmann::json::parse(s);
+  CHECK(j["Scope"]["Class"] == "protocol");
+  CHECK(j["Scope"]["Protocol"] == "/evil.span-7");
+  CHECK_FALSE(j["Scope"].contains("Span"));
+  r.name = "stream-9.span-11";
+  s.clear();
+  rcmgr::write_trace_json(s, r);
+  CHECK(nlohmann::json::parse(s)["Scope"]["Span"] == "11");
 }

@@ -78,7 +78,7 @@ struct gating_model {
   }
   static bool take(bucket& b, const rcmgr::rate_limit& r, std::int64_t t) {
     b.tokens = refill(b, r, t);
-    if (t > b.stamp) b.stamp = t;
+    b.stamp = t;  // a clock that went back refills nothing, then refills from there (go's x/time/rate)
     if (b.tokens < 1.0) return false;
     b.tokens -= 1.0;
     return true;

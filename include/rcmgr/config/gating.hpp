@@ -103,6 +103,8 @@ std::optional<error> read_array(const json& v, const std::string& path, std::siz
 /// Most entries in one list of a gating file (the allowlist included): generous for operators,
 /// small enough that a hostile file cannot make reading expensive.
 inline constexpr std::size_t max_gating_entries = 4096;
+/// Most MaxTrackedSubnets a gating file may ask for.
+inline constexpr std::int64_t max_tracked_subnets_in_file = std::int64_t{1} << 20;
 
 /// Reads a gating document over `base`. All or nothing: an error names the path of the first
 /// problem.
@@ -205,7 +207,9 @@ inline result<gating_options> read_gating(const nlohmann::json& doc, const gatin
     if (auto e = read_rate(doc.at("GlobalRateLimit"), "GlobalRateLimit", o.global_rate)) return *e;
   if (doc.contains("MaxTrackedSubnets")) {
     std::int64_t n = 0;
-    if (auto e = read_count(doc.at("MaxTrackedSubnets"), "MaxTrackedSubnets", std::int64_t{1} << 24, false, n)) return *e;
+    // The tables are allocated up front, about 400 bytes per entry (gating_options): 2^20
+    // entries are some 400 MiB already; a file must not be able to ask for gigabytes.
+    if (auto e = read_count(doc.at("MaxTrackedSubnets"), "MaxTrackedSubnets", max_tracked_subnets_in_file, false, n)) return *e;
     if (n < 16) return at("MaxTrackedSubnets", "expected at least 16");
     o.max_tracked_subnets = std::size_t(n);
   }

@@ -55,6 +55,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rcmgr/detail/printable.hpp"
 #include "rcmgr/detail/siphash.hpp"
 #include "rcmgr/keys.hpp"
 #include "rcmgr/libp2p/default_limits.hpp"
@@ -100,8 +101,12 @@ struct error {
   std::string str() const {
     std::string s;
     if (!source.empty()) s += source + ": ";
-    if (!path.empty()) s += path + ": ";
-    else if (line != 0) s += "line " + std::to_string(line) + ", column " + std::to_string(column) + ": ";
+    if (!path.empty()) {
+      // The path holds the file's keys: a key's control characters must not reach a terminal.
+      std::ostringstream p;
+      rcmgr::detail::write_printable(p, path);
+      s += std::move(p).str() + ": ";
+    } else if (line != 0) s += "line " + std::to_string(line) + ", column " + std::to_string(column) + ": ";
     return s + message;
   }
   friend std::ostream& operator<<(std::ostream& os, const error& e) { return os << e.str(); }

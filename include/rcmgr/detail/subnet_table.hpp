@@ -46,10 +46,12 @@ struct token_bucket {
     tokens = double(r.burst);
     stamp_ns = now;
   }
-  /// Takes one token if there is one.
+  /// Takes one token if there is one. A clock that went backwards refills nothing, and the
+  /// bucket refills from the new time on (as go's x/time/rate does): keeping the later stamp
+  /// would freeze the bucket, refusing every connection, for as long as the clock went back.
   bool take(const rate_limit& r, std::int64_t now) noexcept {
     tokens = at(r, now);
-    if (now > stamp_ns) stamp_ns = now;
+    stamp_ns = now;
     if (tokens < 1.0) return false;
     tokens -= 1.0;
     return true;

@@ -14,11 +14,13 @@
 #include <limits>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
+#include "rcmgr/detail/printable.hpp"
 #include "rcmgr/libp2p/resource_manager.hpp"
 #include "rcmgr/prometheus/metrics_observer.hpp"
 
@@ -58,19 +60,19 @@ class collector : public ::prometheus::Collectable {
       gauge(streams, {{"dir", "outbound"}, {"scope", name}, {"protocol", ""}}, st.streams_outbound);
     }
     for (const auto& [id, st] : protocols) {
-      gauge(streams, {{"dir", "inbound"}, {"scope", "protocol"}, {"protocol", std::string(id)}}, st.streams_inbound);
-      gauge(streams, {{"dir", "outbound"}, {"scope", "protocol"}, {"protocol", std::string(id)}}, st.streams_outbound);
+      gauge(streams, {{"dir", "inbound"}, {"scope", "protocol"}, {"protocol", label_value(id)}}, st.streams_inbound);
+      gauge(streams, {{"dir", "outbound"}, {"scope", "protocol"}, {"protocol", label_value(id)}}, st.streams_outbound);
     }
 
     auto& memory = family(out, "libp2p_rcmgr_memory", "Amount of memory reserved as reported to the Resource Manager",
                           MetricType::Gauge);
     gauge(memory, {{"scope", "system"}, {"protocol", ""}}, sys.memory);
     gauge(memory, {{"scope", "transient"}, {"protocol", ""}}, tr.memory);
-    for (const auto& [id, st] : protocols) gauge(memory, {{"scope", "protocol"}, {"protocol", std::string(id)}}, st.memory);
+    for (const auto& [id, st] : protocols) gauge(memory, {{"scope", "protocol"}, {"protocol", label_value(id)}}, st.memory);
     // go's dashboard has a "by service" panel reading {scope="service"} with a `service` label
     // that go never exports; rcmgr exports it, so that panel shows data.
     for (const auto& [name, st] : services)
-      gauge(memory, {{"scope", "service"}, {"protocol", ""}, {"service", std::string(name)}}, st.memory);
+      gauge(memory, {{"scope", "service"}, {"protocol", ""}, {"service", label_value(name)}}, st.memory);
 
     auto& fds = family(out, "libp2p_rcmgr_fds", "Number of file descriptors reserved as reported to the Resource Manager",
                        MetricType::Gauge);
@@ -107,6 +109,30 @@ class collector : public ::prometheus::Collectable {
 
  private:
   using labels = std::vector<::prometheus::ClientMetric::Label>;
+
+  /// A protocol id or service name as a label value. The exposition format requires UTF-8 (the
+  /// serializer escapes only '\\', '"' and newlines) and Prometheus rejects a whole scrape with
+  /// one invalid label value: each byte that is not part of well-formed UTF-8 is written as the
+  /// text \xNN.
+  static std::string label_value(std::string_view v) {
+    std::string out;
+    out.reserve(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const auto c = static_cast<unsigned char>(v[i]);
+      if (c < 0x80) {
+        out += v[i];
+      } else if (const std::size_t n = rcmgr::detail::utf8_sequence(v, i); n != 0) {
+        out.append(v.data() + i, n);
+        i += n - 1;
+      } else {
+        static constexpr char hex[] = "0123456789abcdef";
+        out += "\\x";
+        out += hex[c >> 4];
+        out += hex[c & 0xf];
+      }
+    }
+    return out;
+  }
 
   static ::prometheus::MetricFamily& family(std::vector<::prometheus::MetricFamily>& out, std::string name,
                                             std::string help, ::prometheus::MetricType type) {

@@ -80,6 +80,7 @@ class trace_observer {
       file_ = f;
       capacity_ = queue_capacity;
       stopping_ = false;
+      failed_ = false;  // a new file: a write that failed on the previous one says nothing of it
       active_ = true;
       trace_record start;
       start.type = "start";
@@ -119,7 +120,8 @@ class trace_observer {
     std::lock_guard lk(mu_);
     return written_;
   }
-  /// False once a write failed (the trace then stops, as go's does).
+  /// False once a write (or the final flush at close()) failed: the trace then stops, as go's
+  /// does, until the next open().
   bool healthy() const {
     std::lock_guard lk(mu_);
     return !failed_;
@@ -145,6 +147,7 @@ class trace_observer {
     if (out.empty()) return;
     const auto now = std::chrono::system_clock::now();
     std::lock_guard lk(mu_);
+    if (!active_) return;  // closed meanwhile: the writer is gone (and a later open() starts afresh)
     for (auto& r : out) {
       if (queue_.size() >= capacity_) {
         ++dropped_;
@@ -432,21 +435,24 @@ class trace_observer {
         write_trace_json(text, r);
         text += '\n';
       }
-      bool ok = true;
-      if (!text.empty() && !failed()) {
-        ok = gzwrite(file_, text.data(), static_cast<unsigned>(text.size())) == static_cast<int>(text.size()) &&
-             gzflush(file_, Z_SYNC_FLUSH) == Z_OK;
-      }
+      // After a failed write nothing more is written, and nothing more counts as written.
+      const bool skip = text.empty() || failed();
+      const bool ok = skip || (gzwrite(file_, text.data(), static_cast<unsigned>(text.size())) == static_cast<int>(text.size()) &&
+                               gzflush(file_, Z_SYNC_FLUSH) == Z_OK);
       {
         std::lock_guard lk(mu_);
-        if (ok) written_ += batch.size();
-        else failed_ = true;
+        if (!ok) failed_ = true;
+        else if (!skip) written_ += batch.size();
       }
       batch.clear();
       if (stop) break;
     }
-    gzclose(file_);
+    const bool closed = gzclose(file_) == Z_OK;  // the last block and the gzip trailer
     file_ = nullptr;
+    if (!closed) {
+      std::lock_guard lk(mu_);
+      failed_ = true;
+    }
   }
   bool failed() const {
     std::lock_guard lk(mu_);
@@ -473,9 +479,29 @@ class trace_observer {
 };
 
 namespace detail {
+/// A JSON string; bytes that are not well-formed UTF-8 (keys may hold any) become \u00XX, and
+/// control characters (C0, C1) are escaped, so the trace stays valid JSON a terminal can show.
 inline void json_string(std::string& out, std::string_view s) {
   out += '"';
-  for (char c : s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      if (const std::size_t n = utf8_sequence(s, i); n != 0 && !(n == 2 && static_cast<unsigned char>(c) == 0xc2 &&
+                                                               static_cast<unsigned char>(s[i + 1]) < 0xa0)) {
+        out.append(s.data() + i, n);
+        i += n - 1;
+      } else if (n != 0) {  // a C1 control (U+0080-U+009F), escaped like the C0 ones
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(s[i + 1])));
+        out += buf;
+        ++i;
+      } else {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+        out += buf;
+      }
+      continue;
+    }
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -483,7 +509,7 @@ inline void json_string(std::string& out, std::string_view s) {
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
           char buf[8];
           std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
           out += buf;
@@ -497,7 +523,9 @@ inline void json_string(std::string& out, std::string_view s) {
 /// go's Scope object for a name: {"Class":"peer","Peer":"..."} and so on.
 inline void json_scope_class(std::string& out, std::string_view name) {
   std::string_view span;
-  if (auto i = name.find(".span-"); i != std::string_view::npos) {
+  // Only connections and streams have spans: a protocol or service name may itself hold ".span-".
+  const bool per_object = name.substr(0, 5) == "conn-" || name.substr(0, 7) == "stream-";
+  if (auto i = per_object ? name.find(".span-") : std::string_view::npos; i != std::string_view::npos) {
     span = name.substr(i + 6);
     name = name.substr(0, i);
   }
