@@ -42,6 +42,25 @@ const auto w5_shared = []<class M>(benchmark::State& state) {
   w1_loop<M>(state, f.stream);
 };
 
+// W5 with a reserve-ahead credit on each thread's stream (rcmgr::memory_credit, 64 KiB chunks):
+// the shared counters are written once per chunk, not per reservation.
+const auto w5_shared_credit = []<class M>(benchmark::State& state) {
+  M& mgr = shared_manager<M>();
+  stream_fixture<M> f(mgr, make_peer(800 + std::uint64_t(state.thread_index())));
+  rcmgr::memory_credit credit(f.stream, 64 * 1024);
+  heap_meter meter;
+  for (auto _ : state) {
+    auto r = credit.reserve_memory(1024);
+    if (!r) [[unlikely]] {
+      state.SkipWithError("reserve_memory refused");
+      break;
+    }
+    credit.release_memory(1024);
+  }
+  meter.report(state);
+  state.SetItemsProcessed(state.iterations());
+};
+
 // For comparison: each thread its own protocol and service, so only system is shared.
 const auto w5_disjoint = []<class M>(benchmark::State& state) {
   M& mgr = shared_manager<M>();
@@ -63,6 +82,7 @@ const auto w5_sharded = []<class M>(benchmark::State& state) {
   const auto threads_1_2 = [](benchmark::internal::Benchmark* b) { b->Threads(1)->Threads(2)->UseRealTime(); };
   register_for<ts_manager, tc_manager>("W5_shared_protocol_service", w5_shared, threads_1_2);
   register_for<ts_manager, tc_manager>("W5_disjoint_protocol_service", w5_disjoint, threads_1_2);
+  register_for<ts_manager, tc_manager>("W5_shared_with_credit", w5_shared_credit, threads_1_2);
   // A single-threaded manager must not be shared by two threads; W5 for that policy is one
   // manager per thread.
   register_for<st_manager>("W5_one_manager_per_thread", w5_sharded, threads_1_2);

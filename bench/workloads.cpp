@@ -63,6 +63,16 @@ void w1_stream(benchmark::State& state, stream_level level, int scopes) {
 
 const auto w1 = []<class M>(benchmark::State& state) { w1_stream<M>(state, stream_level::service, 7); };
 
+// W1 through a reserve-ahead credit on the stream (rcmgr::memory_credit, 64 KiB chunks): the
+// reservations are served from bytes the credit took from the stream's scopes in one go.
+const auto w1_credit = []<class M>(benchmark::State& state) {
+  M mgr(rcmgr::libp2p::default_limits());
+  stream_fixture<M> f(mgr, make_peer(1), stream_level::service);
+  rcmgr::memory_credit credit(f.stream, 64 * 1024);
+  reserve_release_loop(state, credit, 1024);
+  state.counters["scopes"] = 7;
+};
+
 // The sweep: 1 scope (system), 2 (transient: itself + system), 2 (a peer: itself + system),
 // 4 (a stream at open), 5 (after set_protocol), 7 (after set_service, which is W1 itself).
 const auto w1_system = []<class M>(benchmark::State& state) {
@@ -194,6 +204,7 @@ void no_manager(benchmark::State& state) {
   register_for<ts_manager, st_manager, null_manager, tc_manager>("W2_stream_lifecycle", w2);
   register_for<ts_manager, st_manager, null_manager, tc_manager>("W3_connection_lifecycle", w3);
   register_for<ts_manager, st_manager, null_manager, tc_manager>("W4_nested_spans", w4);
+  register_for<ts_manager, st_manager, tc_manager>("W1_credit_reserve_release", w1_credit);
   register_for<ts_prometheus, st_prometheus, ts_counting, st_counting>("W1_reserve_release", w1);
   register_for<ts_manager, st_manager, ts_prometheus, st_prometheus>("W1_connection_reserve_release", w1_connection);
   register_for<ts_prometheus, st_prometheus>("W2_stream_lifecycle", w2);

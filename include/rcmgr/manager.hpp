@@ -10,6 +10,7 @@
 #include <optional>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "rcmgr/detail/core.hpp"
 #include "rcmgr/detail/platform.hpp"
@@ -21,6 +22,26 @@
 
 namespace rcmgr {
 
+namespace detail {
+/// What list<K>() returns: (key, usage) pairs; a view's key is the pair of its components' keys.
+template <class K, kind_shape S = kind_traits<K>::shape>
+struct list_type_of {
+  using type = void;  // not listable: core::list<K> says so
+};
+template <class K>
+struct list_type_of<K, kind_shape::keyed> {
+  using type = std::vector<std::pair<typename key_of<K>::type, scope_stat>>;
+};
+template <class K>
+struct list_type_of<K, kind_shape::view> {
+  using A = typename kind_traits<K>::shape_option::first;
+  using B = typename kind_traits<K>::shape_option::second;
+  using type = std::vector<std::pair<std::pair<typename key_of<A>::type, typename key_of<B>::type>, scope_stat>>;
+};
+template <class K>
+using list_type = typename list_type_of<K>::type;
+}  // namespace detail
+
 /// A resource manager for Topology. Not copyable or movable: handles point into it, and it must
 /// outlive every handle and reference it gave out.
 template <scope_topology Topology, class... Policies>
@@ -29,7 +50,7 @@ class basic_resource_manager {
 
  public:
   using topology_type = Topology;
-  using policies = detail::policy_set<Policies...>;
+  using policies = typename detail::policy_set<Policies...>::canonical;
   using concurrency_policy = typename policies::concurrency;
   using storage_policy = typename policies::storage;
   using observer_type = typename policies::observer;
@@ -50,7 +71,8 @@ class basic_resource_manager {
   /// limits are a programming error, and the constructor stops the program with a message
   /// saying which value is wrong. To get an error instead (limits from configuration, say), use
   /// create(), which is what go-libp2p's NewResourceManager does.
-  explicit basic_resource_manager(const limits_type& limits = limits_type{}) : core_(checked(limits)) {}
+  explicit basic_resource_manager(const limits_type& limits = limits_type{});
+  ~basic_resource_manager();
   /// A manager enforcing `limits`, or an error: errc::invalid_argument naming the kind, key and
   /// field of the first invalid value, or errc::out_of_memory. The manager is returned by
   /// pointer: it cannot move (handles point into it).
@@ -64,25 +86,17 @@ class basic_resource_manager {
   /// file descriptor if use_fd) or one stream in `dir` as the kind accounts. `parents` are the
   /// keys of its keyed parents bound at open and the handle of its owner, in edge order.
   template <class K, class... Parents>
-    requires detail::openable_with<core_type, K, Parents...>
-  result<handle<K>> open(direction dir, bool use_fd, Parents&&... parents) {
-    auto r = core_.template open<K>(dir, use_fd, std::forward<Parents>(parents)...);
-    if (!r) return r.error();
-    return handle<K>(core_, *r);
-  }
+  result<handle<K>> open(direction dir, bool use_fd, Parents&&... parents)
+    requires detail::openable_with<core_type, K, Parents...>;
 
   /// open<K>, for a kind declared with carries<T> and no parents named at open: the new scope
   /// carries `data` (see carries<T> for the hooks T may declare; a kind with instead_of<> edges
   /// falls back to its alternative scopes when the regular ones refuse and
   /// data.take_alternative() agrees).
   template <class K, class Data>
+  result<handle<K>> open_carrying(Data&& data, direction dir, bool use_fd)
     requires detail::openable_with<core_type, K> &&
-             std::is_same_v<std::remove_cvref_t<Data>, typename detail::kind_traits<K>::carried>
-  result<handle<K>> open_carrying(Data&& data, direction dir, bool use_fd) {
-    auto r = core_.template open_carrying<K>(std::forward<Data>(data), dir, use_fd);
-    if (!r) return r.error();
-    return handle<K>(core_, *r);
-  }
+             std::is_same_v<std::remove_cvref_t<Data>, typename detail::kind_traits<K>::carried>;
 
   /// Calls f with a reference to the singleton scope K and returns what f returns.
   template <class K, class F>
@@ -102,13 +116,7 @@ class basic_resource_manager {
   template <class K, class Key, class F>
     requires(detail::kind_traits<K>::shape == kind_shape::keyed)
   decltype(auto) view(const Key& key, F&& f) {
-    if (const key_problem kp = detail::key_problem_of<K>(key)) {
-      ref<K> r(kp);
-      return std::forward<F>(f)(r);
-    }
-    errc why{};
-    auto* n = core_.template acquire<K>(key, why);
-    ref<K> r = n != nullptr ? ref<K>(core_, n, detail::adopt_ref_t{}) : ref<K>(why);
+    ref<K> r = acquire<K>(key);
     return std::forward<F>(f)(r);
   }
 
@@ -123,40 +131,30 @@ class basic_resource_manager {
   /// effects (one lock of the kind's table).
   template <class K, class Key>
     requires(detail::kind_traits<K>::shape == kind_shape::keyed)
-  std::optional<scope_stat> stat(const Key& key) const {
-    return core_.template find_stat<K>(key);
-  }
+  std::optional<scope_stat> stat(const Key& key) const;
   /// The live scopes of a keyed or view kind with their usage: a vector of (key, scope_stat).
   template <class K>
-  auto list() const {
-    return core_.template list<K>();
-  }
+  detail::list_type<K> list() const;
   /// How many scopes of a keyed or view kind are live.
   template <class K>
-  std::size_t live_count() const {
-    return core_.template live_count<K>();
-  }
+  std::size_t live_count() const;
 
   /// Replaces every limit, all or nothing. Reservations from now on see the new values; usage
   /// already above a lowered limit stays, and further reservations there fail until it falls.
   /// Refused with errc::invalid_argument when `limits` holds an invalid value (limits.check()),
   /// and with errc::out_of_memory when the per-key overrides cannot be copied; either way
   /// nothing changes.
-  result<void> set_limits(const limits_type& limits) { return core_.apply_limits(limits); }
+  result<void> set_limits(const limits_type& limits);
   /// Replaces the default limit of K (the limit of a singleton or per-object kind). A negative
   /// value, or a value (other than unlimited or 0) for a resource K does not account, is refused
   /// with errc::invalid_argument and changes nothing.
   template <class K>
-  result<void> set_limit(const limit_type_of<K>& l) {
-    return core_.template set_limit<K>(l);
-  }
+  result<void> set_limit(const limit_type_of<K>& l);
   /// Replaces (or adds) the limit of one key of a keyed or view kind. Refused like set_limit(l),
   /// also for a key that cannot name a scope, and with errc::out_of_memory when the override
   /// cannot be stored; a refusal changes nothing.
   template <class K, class Key>
-  result<void> set_limit(const Key& key, const limit& l) {
-    return core_.template set_limit<K>(key, l);
-  }
+  result<void> set_limit(const Key& key, const limit& l);
   /// The default limit of K in force.
   template <class K>
   limit_type_of<K> get_limit() const {
@@ -221,6 +219,12 @@ class basic_resource_manager {
   }
 
  private:
+  /// A reference to the keyed scope of `key` (created if needed), or an empty one saying why
+  /// there is none: the key was refused (key_problem_of), or the storage policy's capacity or the
+  /// memory for the scope is exhausted.
+  template <class K, class Key>
+  ref<K> acquire(const Key& key);
+
   static const limits_type& checked(const limits_type& limits) noexcept {
     if (auto c = limits.check(); !c) {
 #if RCMGR_BARE_METAL
@@ -246,6 +250,77 @@ class basic_resource_manager {
 
   core_type core_;
 };
+
+// The members that enter the engine are defined out of the class body, so they are not inline:
+// an explicit instantiation declaration (rcmgr/libp2p/extern_instance.hpp) then keeps every
+// translation unit but one from instantiating the engine behind them.
+
+template <scope_topology Topology, class... Policies>
+RCMGR_DETAIL_ENGINE_ENTRY basic_resource_manager<Topology, Policies...>::basic_resource_manager(const limits_type& limits) : core_(checked(limits)) {}
+template <scope_topology Topology, class... Policies>
+RCMGR_DETAIL_ENGINE_ENTRY basic_resource_manager<Topology, Policies...>::~basic_resource_manager() = default;
+
+template <scope_topology Topology, class... Policies>
+template <class K, class... Parents>
+RCMGR_DETAIL_ENGINE_ENTRY auto basic_resource_manager<Topology, Policies...>::open(direction dir, bool use_fd, Parents&&... parents)
+    -> result<handle<K>>
+  requires detail::openable_with<core_type, K, Parents...>
+{
+  auto r = core_.template open<K>(dir, use_fd, std::forward<Parents>(parents)...);
+  if (!r) return r.error();
+  return handle<K>(core_, *r);
+}
+
+template <scope_topology Topology, class... Policies>
+template <class K, class Data>
+RCMGR_DETAIL_ENGINE_ENTRY auto basic_resource_manager<Topology, Policies...>::open_carrying(Data&& data, direction dir, bool use_fd) -> result<handle<K>>
+  requires detail::openable_with<core_type, K> &&
+           std::is_same_v<std::remove_cvref_t<Data>, typename detail::kind_traits<K>::carried>
+{
+  auto r = core_.template open_carrying<K>(std::forward<Data>(data), dir, use_fd);
+  if (!r) return r.error();
+  return handle<K>(core_, *r);
+}
+
+template <scope_topology Topology, class... Policies>
+template <class K, class Key>
+RCMGR_DETAIL_ENGINE_ENTRY auto basic_resource_manager<Topology, Policies...>::acquire(const Key& key) -> ref<K> {
+  if (const key_problem kp = detail::key_problem_of<K>(key)) return ref<K>(kp);
+  errc why{};
+  auto* n = core_.template acquire<K>(key, why);
+  return n != nullptr ? ref<K>(core_, n, detail::adopt_ref_t{}) : ref<K>(why);
+}
+
+template <scope_topology Topology, class... Policies>
+template <class K, class Key>
+  requires(detail::kind_traits<K>::shape == kind_shape::keyed)
+RCMGR_DETAIL_ENGINE_ENTRY std::optional<scope_stat> basic_resource_manager<Topology, Policies...>::stat(const Key& key) const {
+  return core_.template find_stat<K>(key);
+}
+template <scope_topology Topology, class... Policies>
+template <class K>
+RCMGR_DETAIL_ENGINE_ENTRY detail::list_type<K> basic_resource_manager<Topology, Policies...>::list() const {
+  return core_.template list<K>();
+}
+template <scope_topology Topology, class... Policies>
+template <class K>
+RCMGR_DETAIL_ENGINE_ENTRY std::size_t basic_resource_manager<Topology, Policies...>::live_count() const {
+  return core_.template live_count<K>();
+}
+template <scope_topology Topology, class... Policies>
+RCMGR_DETAIL_ENGINE_ENTRY result<void> basic_resource_manager<Topology, Policies...>::set_limits(const limits_type& limits) {
+  return core_.apply_limits(limits);
+}
+template <scope_topology Topology, class... Policies>
+template <class K>
+RCMGR_DETAIL_ENGINE_ENTRY result<void> basic_resource_manager<Topology, Policies...>::set_limit(const limit_type_of<K>& l) {
+  return core_.template set_limit<K>(l);
+}
+template <scope_topology Topology, class... Policies>
+template <class K, class Key>
+RCMGR_DETAIL_ENGINE_ENTRY result<void> basic_resource_manager<Topology, Policies...>::set_limit(const Key& key, const limit& l) {
+  return core_.template set_limit<K>(key, l);
+}
 
 /// A manager of a topology with a problem: the problem was reported where the topology is
 /// declared, and this says so once. It has no members, so that nothing built on the broken

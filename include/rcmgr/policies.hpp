@@ -1,12 +1,16 @@
 // Policies of a manager, given as extra template arguments in any order, each with a default:
-//   concurrency:  thread_safe (default) | single_threaded | thread_cached<ChunkBytes, Slots>
+//   concurrency:  thread_cached<> (default) | thread_safe | single_threaded | thread_cached<ChunkBytes, Slots>
 //   storage:      hashed_storage (default) | bounded_storage<N> | static_storage<N, KeyBytes>
 //                 -- where scope nodes live and how keyed scopes are found
 //
-// thread_safe: every shared scope (system, transient, services, protocols, peers, their views)
-// may be used from any number of threads at once, and so may the manager. Reserving and
-// releasing take no lock: each scope's counters are updated with compare-and-swap, checked
-// against the limit in the same step, and rolled back on refusal. Looking up, creating or
+// thread_cached<> (the default): thread_safe, plus a per-thread stock of memory on the scopes
+// every thread shares (below), so that threads reserving through the same protocol, service and
+// system scale instead of contending on their counters. No scope ever holds more than its limit.
+//
+// thread_safe: the exact policy. Every shared scope (system, transient, services, protocols,
+// peers, their views) may be used from any number of threads at once, and so may the manager.
+// Reserving and releasing take no lock: each scope's counters are updated with compare-and-swap,
+// checked against the limit in the same step, and rolled back on refusal. Looking up, creating or
 // collecting a keyed scope takes that kind's table lock. A connection or stream handle (and the
 // spans opened on it) is like any C++ object: one thread at a time.
 //
@@ -85,7 +89,9 @@ struct single_threaded {
   static constexpr bool concurrent = false;
 };
 
-/// Concurrency policy (the default): lock-free reservations on atomics, locked keyed-scope tables.
+/// Concurrency policy: lock-free reservations on atomics, locked keyed-scope tables. The exact
+/// one: a shared scope's counter is its usage at every instant, and a reservation is refused only
+/// when it does not fit. Under contention on shared scopes it does not scale (see thread_cached).
 struct thread_safe {
   using rcmgr_concurrency_tag = void;
   template <class T>
@@ -94,9 +100,9 @@ struct thread_safe {
   static constexpr bool concurrent = true;
 };
 
-/// Concurrency policy: thread_safe, plus a per-thread cache of memory on the scopes every thread
-/// shares (the singletons and the retained keyed kinds: in libp2p, system, transient, services
-/// and protocols), after gRPC's memory quota. A thread reserving through such a scope takes
+/// Concurrency policy (the default, as thread_cached<>): thread_safe, plus a per-thread cache of
+/// memory on the scopes every thread shares (the singletons and the retained keyed kinds: in
+/// libp2p, system, transient, services and protocols), after gRPC's memory quota. A thread reserving through such a scope takes
 /// ChunkBytes from its counter at once and serves its next reservations from that local stock,
 /// so two threads reserving through the same protocol no longer fight over one cache line.
 /// What changes, precisely (everything else is as under thread_safe, and peers, views,
@@ -215,7 +221,8 @@ struct policy_set {
   static_assert((0 + ... + int(concurrency_policy<Ps>)) <= 1, "rcmgr manager: give at most one concurrency policy");
   static_assert((0 + ... + int(storage_policy<Ps>)) <= 1, "rcmgr manager: give at most one storage policy");
   static_assert((0 + ... + int(observer_policy<Ps>)) <= 1, "rcmgr manager: give at most one observer");
-  using concurrency = typename pick<thread_safe, is_concurrency, Ps...>::type;
+  // The default is thread_cached<>: see docs/design.md, "The default concurrency policy".
+  using concurrency = typename pick<thread_cached<>, is_concurrency, Ps...>::type;
   using storage = typename pick<hashed_storage, is_storage, Ps...>::type;
   using observer = typename pick<observed_by<no_observer>, is_observer, Ps...>::type::type;
 
@@ -226,6 +233,10 @@ struct policy_set {
   static constexpr bool concurrent = concurrency::concurrent;
   static constexpr std::int64_t memory_cache_chunk = memory_cache_of<concurrency>::chunk;
   static constexpr unsigned memory_cache_slots = memory_cache_of<concurrency>::slots;
+  /// The same policies in one fixed order, all named: resource_manager<> and
+  /// resource_manager<thread_cached<>> (or <hashed_storage, thread_cached<>>) share one engine
+  /// type, so a program instantiates, and an explicit instantiation covers, each engine once.
+  using canonical = policy_set<concurrency, storage, typename pick<observed_by<no_observer>, is_observer, Ps...>::type>;
   // Last, once every member exists: clang stops declaring members at a failed assertion, and
   // the engine would then add an error per member it reads.
   static_assert(RCMGR_HAS_THREADS || !concurrent,

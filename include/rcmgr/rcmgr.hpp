@@ -9,6 +9,7 @@
 #include "rcmgr/limit_set.hpp"
 #include "rcmgr/limits.hpp"
 #include "rcmgr/manager.hpp"
+#include "rcmgr/memory_credit.hpp"
 #include "rcmgr/null_manager.hpp"
 #include "rcmgr/observer.hpp"
 #include "rcmgr/policies.hpp"

@@ -14,9 +14,21 @@
 #include <utility>
 
 #include "rcmgr/detail/core.hpp"
+#include "rcmgr/detail/platform.hpp"
 #include "rcmgr/errors.hpp"
 #include "rcmgr/resources.hpp"
 #include "rcmgr/result.hpp"
+
+/// How the members that enter the engine are defined out of their classes (here and in
+/// rcmgr/manager.hpp): not inline, so that an explicit instantiation declaration
+/// (rcmgr/libp2p/extern_instance.hpp) keeps them out of every translation unit but one; inline on
+/// bare metal, which has no such instance and where the compiler then folds them into their
+/// callers (the firmware's code size).
+#if RCMGR_BARE_METAL
+#define RCMGR_DETAIL_ENGINE_ENTRY inline
+#else
+#define RCMGR_DETAIL_ENGINE_ENTRY
+#endif
 
 namespace rcmgr {
 
@@ -172,30 +184,18 @@ class scope_handle : public K::template methods<scope_handle<Core, K>> {
 
   /// Reserves `size` bytes in this scope and every scope it is charged to, all or nothing. A
   /// reservation at priority p fails once a scope would exceed (p + 1) / 256 of its limit.
-  result<void> reserve_memory(std::int64_t size, std::uint8_t prio = priority::always) noexcept {
-    if (node_ == nullptr) return detail::empty_handle_error(detail::kind_traits<K>::name);
-    return core_->template reserve_memory<K>(*node_, size, prio);
-  }
+  result<void> reserve_memory(std::int64_t size, std::uint8_t prio = priority::always) noexcept;
   /// Releases memory reserved on this scope. Releasing more than was reserved here releases what
   /// there is and is reported as misuse (see basic_resource_manager::misuse()).
-  void release_memory(std::int64_t size) noexcept {
-    if (node_ != nullptr) core_->template release_memory<K>(*node_, size);
-  }
+  void release_memory(std::int64_t size) noexcept;
   /// Current usage of this scope (including what its spans hold).
   scope_stat stat() const noexcept { return node_ != nullptr ? node_->rc.stat() : scope_stat{}; }
 
   /// Opens a span on this scope: a child scope whose reservations are charged through this one.
-  result<scope_handle<Core, span_of<K>>> begin_span() {
-    if (node_ == nullptr) return detail::empty_handle_error(detail::kind_traits<K>::name);
-    auto r = core_->template begin_span<K>(*node_);
-    if (!r) return r.error();
-    return scope_handle<Core, span_of<K>>(*core_, *r);
-  }
+  result<scope_handle<Core, span_of<K>>> begin_span();
 
   /// Ends the scope and releases everything it holds. Idempotent.
-  void done() noexcept {
-    if (node_ != nullptr) core_->template end<K>(*node_);
-  }
+  void done() noexcept;
   /// True once done() was called (or for an empty handle).
   bool is_done() const noexcept { return node_ == nullptr || node_->done; }
   /// False for an empty (default-constructed or moved-from) handle.
@@ -206,10 +206,7 @@ class scope_handle : public K::template methods<scope_handle<Core, K>> {
   /// (e.g. transient). On failure nothing moves and the call may be retried.
   template <class P, class... Key>
     requires detail::late_parent_of<Core, K, P> && detail::attach_key_for<P, Key...>
-  result<void> set(const Key&... key) {
-    if (node_ == nullptr) return detail::empty_handle_error(detail::kind_traits<K>::name);
-    return core_->template attach<K, P>(*node_, key...);
-  }
+  result<void> set(const Key&... key);
 
   /// The *direct* parent of kind P this scope is attached to now (libp2p: its peer, protocol or
   /// service), or an empty reference when it is not attached to one. Ancestors reached only
@@ -235,10 +232,12 @@ class scope_handle : public K::template methods<scope_handle<Core, K>> {
     if constexpr (Core::graph::alt_bit(Core::template index<K>) >= 0) return node_ != nullptr && !node_->done && Core::template in_alternative<K>(*node_);
     else return false;
   }
-  /// The data the scope carries (carries<T>), e.g. a gated connection's remote address.
-  const auto& carried() const noexcept
-    requires(!std::is_same_v<typename detail::kind_traits<K>::carried, no_carry>)
-  {
+  /// The data the scope carries (carries<T>), e.g. a gated connection's remote address. (A
+  /// member template, so that an explicit instantiation of the class leaves it out where the
+  /// kind carries nothing.)
+  template <class Kind = K>
+    requires(!std::is_same_v<typename detail::kind_traits<Kind>::carried, no_carry>)
+  const auto& carried() const noexcept {
     return node_->data;
   }
 
@@ -261,16 +260,7 @@ class scope_handle : public K::template methods<scope_handle<Core, K>> {
       return std::array<detail::mask_t, 1>{};
     }
   }
-  void reset() noexcept {
-    if (node_ != nullptr) {
-      // End the scope first: spans and owned children also hold references to the node, and
-      // the scope must not stay charged until they end.
-      core_->template end<K>(*node_);
-      core_->template release_object<K>(node_);
-      core_->template live_closed<K>();
-      node_ = nullptr;
-    }
-  }
+  void reset() noexcept;
 
   Core* core_ = nullptr;
   node_type* node_ = nullptr;
@@ -311,50 +301,40 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
     std::swap(refused_key_, o.refused_key_);
     return *this;
   }
-  ~scope_ref() {
-    if (node_ != nullptr) core_->template release_ref<K>(node_), core_->template live_closed<K>();
-  }
+  ~scope_ref() { drop(); }
 
   /// Reserves memory directly in this scope (and the scopes it is charged to).
-  result<void> reserve_memory(std::int64_t size, std::uint8_t prio = priority::always) noexcept {
-    if (node_ == nullptr) return empty_error();
-    return core_->template reserve_memory<K>(*node_, size, prio);
-  }
+  result<void> reserve_memory(std::int64_t size, std::uint8_t prio = priority::always) noexcept;
   /// Releases memory reserved directly in this scope; over-releases are clamped and reported.
-  void release_memory(std::int64_t size) noexcept {
-    if (node_ != nullptr) core_->template release_memory<K>(*node_, size);
-  }
+  void release_memory(std::int64_t size) noexcept;
   /// Current usage of this scope, including everything charged to it from below; all zeros for
   /// an empty reference.
   scope_stat stat() const noexcept { return node_ != nullptr ? node_->rc.stat() : scope_stat{}; }
   /// Opens a span on this scope.
-  result<scope_handle<Core, span_of<K>>> begin_span() {
-    if (node_ == nullptr) return empty_error();
-    auto r = core_->template begin_span<K>(*node_);
-    if (!r) return r.error();
-    return scope_handle<Core, span_of<K>>(*core_, *r);
-  }
+  result<scope_handle<Core, span_of<K>>> begin_span();
   /// The key of a keyed scope; for an empty reference, a default-constructed key (an empty
   /// peer id, an empty string), like go-libp2p's null scopes. (A key type that cannot be
-  /// default-constructed makes key() of an empty reference abort.)
-  const auto& key() const noexcept
-    requires(detail::kind_traits<K>::shape == kind_shape::keyed)
-  {
-    if (node_ == nullptr) return empty_key<typename node_type::key_type>();
+  /// default-constructed makes key() of an empty reference abort.) Member templates, so that an
+  /// explicit instantiation of the class, which some compilers extend to members whose
+  /// constraints fail, leaves them out.
+  template <class Kind = K>
+    requires(detail::kind_traits<Kind>::shape == kind_shape::keyed)
+  const auto& key() const noexcept {
+    if (node_ == nullptr) return empty_key<typename detail::node<Core, Kind>::key_type>();
     return node_->key;
   }
   /// The keys of a view's two components; default-constructed keys for an empty reference.
-  auto keys() const
-    requires(detail::kind_traits<K>::shape == kind_shape::view)
-  {
-    using A = typename detail::kind_traits<K>::shape_option::first;
-    using B = typename detail::kind_traits<K>::shape_option::second;
+  template <class Kind = K>
+    requires(detail::kind_traits<Kind>::shape == kind_shape::view)
+  auto keys() const {
+    using A = typename detail::kind_traits<Kind>::shape_option::first;
+    using B = typename detail::kind_traits<Kind>::shape_option::second;
     if (node_ == nullptr)
       return std::pair{empty_key<typename detail::node<Core, A>::key_type>(), empty_key<typename detail::node<Core, B>::key_type>()};
     return std::pair{node_->a->key, node_->b->key};
   }
   /// Names the scope in messages ("peer:12D3KooW...").
-  scope_name id() const { return node_ != nullptr ? core_->template name_of<K>(*node_) : scope_name(detail::kind_traits<K>::name); }
+  scope_name id() const;
   /// False for an empty reference (e.g. the peer of a connection whose peer is not set yet).
   explicit operator bool() const noexcept { return node_ != nullptr; }
   /// Why an empty reference is empty: not_attached (no such parent, moved from, default), or
@@ -367,6 +347,7 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
   Core* rcmgr_core() const noexcept { return node_ != nullptr ? core_ : nullptr; }
 
  private:
+  void drop() noexcept;
   static error not_attached() noexcept {
     error e;
     e.code = errc::not_attached;
@@ -392,5 +373,74 @@ class scope_ref : public K::template methods<scope_ref<Core, K>> {
   errc why_ = errc::not_attached;
   key_problem refused_key_{};  ///< for an empty reference: the key that was refused, if that is why
 };
+
+// The members that enter the engine are defined out of the class body, so they are not inline:
+// an explicit instantiation declaration (rcmgr/libp2p/extern_instance.hpp) then keeps every
+// translation unit but one from instantiating the engine behind them. The compiler still
+// inlines them where it sees fit.
+
+template <class Core, class K>
+RCMGR_DETAIL_ENGINE_ENTRY result<void> scope_handle<Core, K>::reserve_memory(std::int64_t size, std::uint8_t prio) noexcept {
+  if (node_ == nullptr) return detail::empty_handle_error(detail::kind_traits<K>::name);
+  return core_->template reserve_memory<K>(*node_, size, prio);
+}
+template <class Core, class K>
+RCMGR_DETAIL_ENGINE_ENTRY void scope_handle<Core, K>::release_memory(std::int64_t size) noexcept {
+  if (node_ != nullptr) core_->template release_memory<K>(*node_, size);
+}
+template <class Core, class K>
+RCMGR_DETAIL_ENGINE_ENTRY result<scope_handle<Core, span_of<K>>> scope_handle<Core, K>::begin_span() {
+  if (node_ == nullptr) return detail::empty_handle_error(detail::kind_traits<K>::name);
+  auto r = core_->template begin_span<K>(*node_);
+  if (!r) return r.error();
+  return scope_handle<Core, span_of<K>>(*core_, *r);
+}
+template <class Core, class K>
+RCMGR_DETAIL_ENGINE_ENTRY void scope_handle<Core, K>::done() noexcept {
+  if (node_ != nullptr) core_->template end<K>(*node_);
+}
+template <class Core, class K>
+template <class P, class... Key>
+  requires detail::late_parent_of<Core, K, P> && detail::attach_key_for<P, Key...>
+RCMGR_DETAIL_ENGINE_ENTRY result<void> scope_handle<Core, K>::set(const Key&... key) {
+  if (node_ == nullptr) return detail::empty_handle_error(detail::kind_traits<K>::name);
+  return core_->template attach<K, P>(*node_, key...);
+}
+template <class Core, class K>
+RCMGR_DETAIL_ENGINE_ENTRY void scope_handle<Core, K>::reset() noexcept {
+  if (node_ != nullptr) {
+    // End the scope first: spans and owned children also hold references to the node, and
+    // the scope must not stay charged until they end.
+    core_->template end<K>(*node_);
+    core_->template release_object<K>(node_);
+    core_->template live_closed<K>();
+    node_ = nullptr;
+  }
+}
+
+template <class Core, class K>
+RCMGR_DETAIL_ENGINE_ENTRY result<void> scope_ref<Core, K>::reserve_memory(std::int64_t size, std::uint8_t prio) noexcept {
+  if (node_ == nullptr) return empty_error();
+  return core_->template reserve_memory<K>(*node_, size, prio);
+}
+template <class Core, class K>
+RCMGR_DETAIL_ENGINE_ENTRY void scope_ref<Core, K>::release_memory(std::int64_t size) noexcept {
+  if (node_ != nullptr) core_->template release_memory<K>(*node_, size);
+}
+template <class Core, class K>
+RCMGR_DETAIL_ENGINE_ENTRY result<scope_handle<Core, span_of<K>>> scope_ref<Core, K>::begin_span() {
+  if (node_ == nullptr) return empty_error();
+  auto r = core_->template begin_span<K>(*node_);
+  if (!r) return r.error();
+  return scope_handle<Core, span_of<K>>(*core_, *r);
+}
+template <class Core, class K>
+RCMGR_DETAIL_ENGINE_ENTRY scope_name scope_ref<Core, K>::id() const {
+  return node_ != nullptr ? core_->template name_of<K>(*node_) : scope_name(detail::kind_traits<K>::name);
+}
+template <class Core, class K>
+RCMGR_DETAIL_ENGINE_ENTRY void scope_ref<Core, K>::drop() noexcept {
+  if (node_ != nullptr) core_->template release_ref<K>(node_), core_->template live_closed<K>();
+}
 
 }  // namespace rcmgr

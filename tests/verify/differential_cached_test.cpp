@@ -10,9 +10,9 @@ TEST_CASE("the thread-cached manager agrees with the reference model on random c
   verify::run_sequences<rcmgr::thread_cached<64, 2>>("thread_cached<64, 2>");
 }
 
-// thread_cached<> with its default chunk (64 KiB, 8 slots). Next to the small limits of the
+// The default policy (thread_cached<>: 64 KiB chunks, 8 slots). Next to the small limits of the
 // sequences its chunk rarely fits, so this mostly checks the fall-back to the exact path.
-TEST_CASE("thread_cached<> with its default chunk agrees with the reference model on random call sequences",
+TEST_CASE("the default manager (thread_cached<>) agrees with the reference model on random call sequences",
           "[verify][differential]") {
-  verify::run_sequences<rcmgr::thread_cached<>>("thread_cached<>");
+  verify::run_sequences<rcmgr::thread_cached<>>("thread_cached<> (the default)");
 }

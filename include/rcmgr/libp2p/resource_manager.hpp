@@ -73,7 +73,8 @@ class manager_methods {
 
 }  // namespace libp2p
 
-/// The libp2p resource manager. Policies (any order): thread_safe (default) or single_threaded;
+/// The libp2p resource manager. Policies (any order): thread_cached<> (default), thread_safe (exact)
+/// or single_threaded;
 /// hashed_storage (default).
 template <class... Policies>
 class resource_manager : public basic_resource_manager<libp2p::topology, Policies...>,
@@ -111,3 +112,9 @@ class null_resource_manager : public basic_null_resource_manager<libp2p::topolog
 };
 
 }  // namespace rcmgr
+
+// With the CMake target rcmgr::libp2p_instance (or this macro), the stock managers are compiled
+// once, in src/libp2p_instance.cpp, instead of in every translation unit that uses them.
+#if defined(RCMGR_LIBP2P_EXTERN_INSTANCE) && !defined(RCMGR_DETAIL_LIBP2P_INSTANTIATING)
+#include "rcmgr/libp2p/extern_instance.hpp"
+#endif
