@@ -8,9 +8,13 @@
 // Other components (/tcp/4001, ...) are accepted and ignored, as in go.
 //
 // Readers never lock: the entries live in an immutable snapshot published through an atomic
-// pointer. add/remove build a new snapshot under a writer mutex and publish it; replaced
-// snapshots are kept until the allowlist is destroyed (a reader may still be looking at one), so
-// each change costs the size of the list once. Allowlists are changed by operators, rarely.
+// pointer. add/remove build a new snapshot under a writer mutex and publish it. A reader counts
+// itself in (one atomic counter) while it looks at a snapshot; a change that finds no reader
+// counted after publishing frees every replaced snapshot (a reader that counts itself in after
+// that sees the new one), and a change that finds readers leaves them for a later change. So
+// replaced snapshots are reclaimed, except while lookups run without pause; allowlists are
+// changed by operators, rarely, and looked up only when a connection falls back to the
+// allowlisted scopes or sets its peer there.
 #pragma once
 
 #include <algorithm>
@@ -115,7 +119,8 @@ class allowlist {
   }
   /// Every entry, as multiaddr text: peerless networks first, in the order they were added.
   std::vector<std::string> list() const {
-    const snapshot& s = *current_.load(std::memory_order_acquire);
+    const read_guard g(*this);
+    const snapshot& s = g.snap;
     std::vector<std::string> out;
     for (const auto& n : s.networks) out.push_back(allowlist_entry{n, {}}.str());
     for (const auto& e : s.by_peer) out.push_back(e.str());
@@ -126,7 +131,8 @@ class allowlist {
   /// peer is not known yet when a connection opens).
   bool allowed(const ip_address& raw) const noexcept {
     const ip_address ip = raw.unmapped();  // entries hold IPv4 networks in their IPv4 form
-    const snapshot& s = *current_.load(std::memory_order_acquire);
+    const read_guard g(*this);
+    const snapshot& s = g.snap;
     for (const auto& n : s.networks)
       if (n.contains(ip)) return true;
     for (const auto& e : s.by_peer)
@@ -137,29 +143,57 @@ class allowlist {
   /// naming this peer does.
   bool allowed(const ip_address& raw, std::string_view peer) const noexcept {
     const ip_address ip = raw.unmapped();
-    const snapshot& s = *current_.load(std::memory_order_acquire);
+    const read_guard g(*this);
+    const snapshot& s = g.snap;
     for (const auto& n : s.networks)
       if (n.contains(ip)) return true;
     for (const auto& e : s.by_peer)
       if (e.peer.str() == peer && e.network.contains(ip)) return true;
     return false;
   }
-  /// The current snapshot (valid while the allowlist lives).
-  const snapshot& current() const noexcept { return *current_.load(std::memory_order_acquire); }
+  /// A copy of the current entries.
+  snapshot current() const {
+    const read_guard g(*this);
+    return g.snap;
+  }
+  /// Replaced snapshots not freed yet (readers were counted when they were replaced).
+  std::size_t retained() const {
+    std::lock_guard lk(write_mu_);
+    return retired_.empty() ? 0 : retired_.size() - 1;
+  }
   /// Counts changes, so that users of the snapshot (the subnet limiter) can notice one.
   std::uint64_t version() const noexcept { return version_.load(std::memory_order_acquire); }
 
  private:
+  /// A reader counted in while it looks at the current snapshot. Sequentially consistent, paired
+  /// with publish(): either the writer sees this reader counted, or this reader sees the
+  /// writer's new snapshot; never neither.
+  struct read_guard {
+    const allowlist& a;
+    const snapshot& snap;
+    explicit read_guard(const allowlist& l) noexcept : a(l), snap(enter(l)) {}
+    ~read_guard() { a.readers_.fetch_sub(1, std::memory_order_seq_cst); }
+    read_guard(const read_guard&) = delete;
+    read_guard& operator=(const read_guard&) = delete;
+    static const snapshot& enter(const allowlist& l) noexcept {
+      l.readers_.fetch_add(1, std::memory_order_seq_cst);
+      return *l.current_.load(std::memory_order_seq_cst);
+    }
+  };
   void publish(std::unique_ptr<snapshot> next) {
-    current_.store(next.get(), std::memory_order_release);
+    current_.store(next.get(), std::memory_order_seq_cst);
     retired_.push_back(std::move(next));
     version_.fetch_add(1, std::memory_order_acq_rel);
+    // No reader counted now: none can hold a replaced snapshot (a reader counted from now on
+    // loads the new one). Free them all; the last one is current.
+    if (readers_.load(std::memory_order_seq_cst) == 0) retired_.erase(retired_.begin(), retired_.end() - 1);
   }
   snapshot empty_;
   std::atomic<const snapshot*> current_;
   std::atomic<std::uint64_t> version_{0};
-  std::mutex write_mu_;
-  std::vector<std::unique_ptr<snapshot>> retired_;  ///< every published snapshot (the last is current)
+  mutable std::atomic<std::uint64_t> readers_{0};   ///< readers looking at a snapshot now
+  mutable std::mutex write_mu_;
+  std::vector<std::unique_ptr<snapshot>> retired_;  ///< published snapshots not freed yet (the last is current)
 };
 
 }  // namespace rcmgr

@@ -189,9 +189,17 @@ class gate {
   /// Admits a connection from ip in direction dir: the rate limits first, then the connection
   /// counts (go's order). On success `t` says what to release when the connection ends.
   result<void> admit(const ip_address& raw, direction dir, gate_ticket& t) noexcept {
-    const ip_address ip = raw.unmapped();
+    // The ticket's address is the one gated; built in place (a temporary copy of the address
+    // was reloaded whole right after its bytes were stored, stalling the store buffer).
+    t.network = nullptr;
+    t.subnets = false;
+    t.ip = raw;
+    if (raw.v6) t.ip = raw.unmapped();
+    const ip_address& ip = t.ip;
+    // The address's subnet entry is usually not in cache: start loading it now, so the miss
+    // overlaps the clock read and the network checks below.
+    table_.prefetch(ip);
     const std::int64_t now_ns = now();
-    t = gate_ticket{ip, nullptr, false};
     // The network list follows the allowlist; rebuilding it allocates, so it comes first: on
     // failure nothing is taken or counted yet (this function is noexcept).
     if (allow_.version() != nets_version_.load(std::memory_order_acquire)) {
@@ -286,13 +294,26 @@ class gate {
   }
 
   /// Connections counted now for a subnet (at one of the configured prefix lengths) or network.
+  /// A network is looked up in the allowlist as it is now (an allowlisted network added since
+  /// the last connection is a network from now on, with its own count).
   std::int64_t conns_in(const ip_prefix& p) const noexcept {
+    if (allow_.version() != nets_version_.load(std::memory_order_acquire)) {
+#if defined(__cpp_exceptions)
+      try {
+        refresh_networks();
+      } catch (...) {  // out of memory: answer from the network list in force
+      }
+#else
+      refresh_networks();
+#endif
+    }
     for (const auto* c : nets_.load(std::memory_order_acquire)->list)
       if (c->network == p) return c->count.load(std::memory_order_relaxed);
     return table_.conns_of(p);
   }
   /// The network prefix connection limits in force, most specific first.
   std::vector<network_conn_limit> network_conn_limits() const {
+    if (allow_.version() != nets_version_.load(std::memory_order_acquire)) refresh_networks();
     std::vector<network_conn_limit> out;
     for (const auto* c : nets_.load(std::memory_order_acquire)->list) out.push_back({c->network, c->limit});
     return out;
@@ -349,7 +370,7 @@ class gate {
 
   /// Rebuilds the network prefix list: the configured ones, then each peerless allowlist network
   /// not configured explicitly, held to the allowlisted system scope's connection limit.
-  void refresh_networks() {
+  void refresh_networks() const {
     std::lock_guard lk(nets_mu_);
     const std::uint64_t v = allow_.version();
     if (nets_.load(std::memory_order_relaxed) != nullptr && v == nets_version_.load(std::memory_order_relaxed)) return;
@@ -363,7 +384,8 @@ class gate {
       return all_nets_.back().get();
     };
     for (const auto& n : opt_.network_conns) snap->list.push_back(counter(n.network, n.conns));
-    for (const auto& p : allow_.current().networks) {
+    const auto allowed_now = allow_.current();
+    for (const auto& p : allowed_now.networks) {
       bool known = false;
       for (const auto& n : opt_.network_conns) known |= n.network == p;
       for (const auto* c : snap->list) known |= c->network == p;
@@ -431,11 +453,12 @@ class gate {
   Mutex global_mu_;
   detail::token_bucket global_;
   bool global_started_ = false;
-  std::mutex nets_mu_;
-  std::atomic<const net_snapshot*> nets_{nullptr};
-  std::atomic<std::uint64_t> nets_version_{0};
-  std::vector<std::unique_ptr<net_snapshot>> snapshots_;  ///< every published one (readers may hold any)
-  std::vector<std::unique_ptr<conn_net>> all_nets_;       ///< counters outlive the snapshots naming them
+  // The network list follows the allowlist; queries refresh it too, hence mutable.
+  mutable std::mutex nets_mu_;
+  mutable std::atomic<const net_snapshot*> nets_{nullptr};
+  mutable std::atomic<std::uint64_t> nets_version_{0};
+  mutable std::vector<std::unique_ptr<net_snapshot>> snapshots_;  ///< every published one (readers may hold any)
+  mutable std::vector<std::unique_ptr<conn_net>> all_nets_;       ///< counters outlive the snapshots naming them
   bool bad_entry_ = false;
   error first_error_{};
 };

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -183,7 +184,11 @@ constexpr bool parse_dec(std::string_view s, std::uint32_t max, std::uint32_t& o
   return true;
 }
 
-constexpr bool parse_ip4(std::string_view s, std::uint8_t* out) noexcept {
+/// A dotted quad as a 32-bit number (first octet in the high byte). Built in a register and
+/// stored once by the caller: byte-by-byte stores followed by a whole-address copy stall the
+/// store buffer, which showed up as a third of the parse's time.
+constexpr bool parse_ip4_word(std::string_view s, std::uint32_t& out) noexcept {
+  std::uint32_t word = 0;
   int part = 0;
   while (true) {
     std::size_t k = 0;
@@ -194,12 +199,38 @@ constexpr bool parse_ip4(std::string_view s, std::uint8_t* out) noexcept {
       ++k;
     }
     if (k == 0 || v > 255 || (k > 1 && s[0] == '0')) return false;  // no leading zeros (octal ambiguity)
-    out[part++] = std::uint8_t(v);
+    word = word << 8 | v;
+    ++part;
     s.remove_prefix(k);
-    if (part == 4) return s.empty();
+    if (part == 4) {
+      out = word;
+      return s.empty();
+    }
     if (s.empty() || s[0] != '.') return false;
     s.remove_prefix(1);
   }
+}
+
+constexpr bool parse_ip4(std::string_view s, std::uint8_t* out) noexcept {
+  std::uint32_t w = 0;
+  if (!parse_ip4_word(s, w)) return false;
+  for (int i = 0; i < 4; ++i) out[i] = std::uint8_t(w >> (24 - 8 * i));
+  return true;
+}
+
+/// Sets `ip` to the IPv4 address of a word from parse_ip4_word, in place, with whole-word stores.
+inline void set_ip4(std::optional<ip_address>& ip, std::uint32_t w) noexcept {
+  // the four bytes in network order at the lowest addresses, zeros after (compilers turn the
+  // shifts into one byte swap)
+  std::uint64_t lo = 0;
+  const std::uint64_t hi = 0;
+  if constexpr (std::endian::native == std::endian::little)
+    lo = (w >> 24) | (w >> 8 & 0xff00u) | (std::uint64_t(w & 0xff00u) << 8) | (std::uint64_t(w & 0xffu) << 24);
+  else
+    lo = std::uint64_t(w) << 32;
+  ip.emplace();
+  std::memcpy(ip->bytes.data(), &lo, 8);
+  std::memcpy(ip->bytes.data() + 8, &hi, 8);
 }
 
 constexpr int hex_value(char c) noexcept {
@@ -280,26 +311,130 @@ constexpr bool same_text(std::string_view a, std::string_view b) noexcept {
 }
 
 enum class ma_arg : std::uint8_t { none, port, text, path };
+/// What the parser does with a component beyond checking its argument's form.
+enum class ma_role : std::uint8_t { other, ip4, ip6, ip6zone, ipcidr, peer };
 struct ma_protocol {
   std::string_view name;
   ma_arg arg;
+  ma_role role = ma_role::other;
 };
 /// Protocols accepted after the first component. Anything else is refused (a typo in a
 /// multiaddr should be reported, not silently skipped).
 /// The most common protocols come first: the lookup stops at the first match.
 inline constexpr ma_protocol ma_protocols[] = {
-    {"ip4", ma_arg::text},       {"tcp", ma_arg::port},          {"udp", ma_arg::port},      {"ip6", ma_arg::text},
-    {"quic-v1", ma_arg::none},   {"p2p", ma_arg::text},          {"sctp", ma_arg::port},     {"dccp", ma_arg::port},
+    {"ip4", ma_arg::text, ma_role::ip4}, {"tcp", ma_arg::port}, {"udp", ma_arg::port}, {"ip6", ma_arg::text, ma_role::ip6},
+    {"quic-v1", ma_arg::none},   {"p2p", ma_arg::text, ma_role::peer}, {"sctp", ma_arg::port}, {"dccp", ma_arg::port},
     {"quic", ma_arg::none},      {"webtransport", ma_arg::none},
     {"webrtc-direct", ma_arg::none}, {"webrtc", ma_arg::none},   {"certhash", ma_arg::text}, {"ws", ma_arg::none},
     {"wss", ma_arg::none},       {"tls", ma_arg::none},          {"noise", ma_arg::none},    {"sni", ma_arg::text},
     {"http", ma_arg::none},      {"https", ma_arg::none},        {"http-path", ma_arg::text}, {"p2p-circuit", ma_arg::none},
     {"p2p-webrtc-direct", ma_arg::none}, {"p2p-websocket-star", ma_arg::none}, {"utp", ma_arg::none},
     {"udt", ma_arg::none},       {"unix", ma_arg::path},         {"dns", ma_arg::text},      {"dns4", ma_arg::text},
-    {"dns6", ma_arg::text},      {"dnsaddr", ma_arg::text},      {"ip6zone", ma_arg::text},  {"ipcidr", ma_arg::text},
-    {"ipfs", ma_arg::text},
+    {"dns6", ma_arg::text},      {"dnsaddr", ma_arg::text},      {"ip6zone", ma_arg::text, ma_role::ip6zone},
+    {"ipcidr", ma_arg::text, ma_role::ipcidr}, {"ipfs", ma_arg::text, ma_role::peer},
 };
 
+}  // namespace detail
+
+namespace detail {
+/// parse_multiaddr's work, writing into `ep` (which must be empty) and `err`: the gated
+/// manager's connection path calls it directly, saving the copies a returned result makes.
+inline bool parse_multiaddr_into(std::string_view text, endpoint& ep, error& err) noexcept {
+  auto fail = [&](std::string_view component, std::string_view what) {
+    err = multiaddr_error(component, what);
+    return false;
+  };
+  if (text.empty()) return fail("", "empty multiaddr");
+  if (text[0] != '/') return fail(text.substr(0, 16), "a multiaddr starts with '/'");
+  // Positions rather than string_view copies: the loop keeps them in registers (copies of views
+  // went through the stack and stalled on reloading them whole).
+  const char* const s = text.data();
+  const std::size_t n = text.size();
+  auto part_end = [&](std::size_t from) noexcept {  // the '/' ending the part starting at from, or n
+    while (from < n && s[from] != '/') ++from;
+    return from;
+  };
+  std::size_t pos = 0;  // at the '/' starting the next component
+  int index = 0;
+  bool prev_was_ip = false;
+  while (pos < n) {
+    if (pos + 1 == n) {  // the rest is "/"
+      if (index == 0) return fail(text, "empty multiaddr");
+      break;  // a trailing '/' is tolerated
+    }
+    const std::size_t start = pos;
+    const std::size_t name_end = part_end(pos + 1);
+    const std::string_view name(s + pos + 1, name_end - pos - 1);
+    pos = name_end;
+    const ma_protocol* proto = nullptr;
+    for (const auto& p : ma_protocols)
+      if (same_text(p.name, name)) {
+        proto = &p;
+        break;
+      }
+    if (proto == nullptr) return fail(name.empty() ? text.substr(start, 16) : name, "unknown multiaddr protocol");
+    std::string_view arg;
+    if (proto->arg == ma_arg::path) {
+      arg = text.substr(pos);  // /unix takes the rest of the address
+      pos = n;
+      if (arg.size() < 2) return fail(name, "missing value");
+    } else if (proto->arg != ma_arg::none) {
+      if (pos >= n) return fail(name, "missing value");
+      const std::size_t arg_end = part_end(pos + 1);
+      arg = std::string_view(s + pos + 1, arg_end - pos - 1);
+      pos = arg_end;
+      if (arg.empty()) return fail(name, "missing value");
+    }
+    const std::string_view component = text.substr(start, pos - start);
+    bool is_ip = false;
+    switch (proto->role) {
+      case ma_role::ip4: {
+        std::uint32_t w = 0;
+        if (!parse_ip4_word(arg, w)) return fail(component, "not an IPv4 address (four decimal numbers 0-255)");
+        if (index == 0) set_ip4(ep.ip, w);
+        is_ip = true;
+        break;
+      }
+      case ma_role::ip6: {
+        ip_address a;
+        a.v6 = true;
+        if (!parse_ip6(arg, a.bytes.data())) return fail(component, "not an IPv6 address");
+        const bool first = index == 0 || (index == 1 && text.substr(0, 9) == "/ip6zone/");
+        if (first && !ep.ip) ep.ip = a;
+        is_ip = true;
+        break;
+      }
+      case ma_role::ip6zone:
+        if (index != 0 || text.substr(pos, 5) != "/ip6/") return fail(component, "ip6zone must come first, before /ip6");
+        break;
+      case ma_role::ipcidr: {
+        std::uint32_t bits = 0;
+        // Directly after the leading address (index 0, or 1 after /ip6zone): after a second one
+        // ("/ip4/1.2.3.4/ip6/::1/ipcidr/24") it would apply to the wrong address.
+        const int leading = text.substr(0, 9) == "/ip6zone/" ? 1 : 0;
+        if (!prev_was_ip || !ep.ip || index != leading + 1) return fail(component, "ipcidr must follow the leading /ip4 or /ip6");
+        if (!parse_dec(arg, std::uint32_t(ep.ip->bits()), bits))
+          return fail(component, "ipcidr must be a prefix length within the address family (0-32 or 0-128)");
+        ep.cidr = int(bits);
+        break;
+      }
+      case ma_role::peer:
+        if (!peer_id_text(arg)) return fail(component, "not a peer id (letters and digits, at most 79)");
+        ep.peer = arg;
+        break;
+      case ma_role::other:
+        if (proto->arg == ma_arg::port) {
+          std::uint32_t port = 0;
+          if (!parse_dec(arg, 65535, port)) return fail(component, "not a port number (0-65535)");
+        }
+        break;
+    }
+    prev_was_ip = is_ip;
+    ++index;
+  }
+  if (index == 0) return fail(text, "empty multiaddr");
+  return true;
+}
 }  // namespace detail
 
 /// Parses multiaddr text. The IP is taken from the first component (/ip4, /ip6, or /ip6zone
@@ -308,77 +443,9 @@ inline constexpr ma_protocol ma_protocols[] = {
 /// id of the last /p2p (or legacy /ipfs) component. `/ipcidr/<bits>` is accepted only directly
 /// after the address (allowlist entries) and must fit its family.
 inline result<endpoint> parse_multiaddr(std::string_view text) noexcept {
-  using namespace detail;
   endpoint ep;
-  if (text.empty()) return multiaddr_error("", "empty multiaddr");
-  if (text[0] != '/') return multiaddr_error(text.substr(0, 16), "a multiaddr starts with '/'");
-  std::string_view rest = text;
-  int index = 0;
-  bool prev_was_ip = false;
-  auto next = [&](std::string_view& part) -> bool {  // the next '/'-separated part, or false at the end
-    if (rest.empty()) return false;
-    rest.remove_prefix(1);  // the '/'
-    const std::size_t k = rest.find('/');
-    part = rest.substr(0, k);
-    rest = k == std::string_view::npos ? std::string_view{} : rest.substr(k);
-    return true;
-  };
-  while (!rest.empty()) {
-    if (rest == "/") {
-      if (index == 0) return multiaddr_error(text, "empty multiaddr");
-      break;  // a trailing '/' is tolerated
-    }
-    const std::string_view start = rest;
-    std::string_view name;
-    next(name);
-    const ma_protocol* proto = nullptr;
-    for (const auto& p : ma_protocols)
-      if (same_text(p.name, name)) {
-        proto = &p;
-        break;
-      }
-    if (proto == nullptr) return multiaddr_error(name.empty() ? start.substr(0, 16) : name, "unknown multiaddr protocol");
-    std::string_view arg;
-    if (proto->arg == ma_arg::path) {
-      arg = rest;  // /unix takes the rest of the address
-      rest = {};
-      if (arg.size() < 2) return multiaddr_error(name, "missing value");
-    } else if (proto->arg != ma_arg::none) {
-      if (!next(arg) || arg.empty()) return multiaddr_error(name, "missing value");
-    }
-    const std::string_view component = start.substr(0, start.size() - rest.size());
-    bool is_ip = false;
-    if (name == "ip4" || name == "ip6") {
-      ip_address a;
-      a.v6 = name == "ip6";
-      if (!(a.v6 ? parse_ip6(arg, a.bytes.data()) : parse_ip4(arg, a.bytes.data())))
-        return multiaddr_error(component, a.v6 ? "not an IPv6 address" : "not an IPv4 address (four decimal numbers 0-255)");
-      const bool first = index == 0 || (index == 1 && text.substr(0, 9) == "/ip6zone/");
-      if (first && !ep.ip) ep.ip = a;
-      is_ip = true;
-    } else if (name == "ip6zone") {
-      if (index != 0 || rest.substr(0, 5) != "/ip6/") return multiaddr_error(component, "ip6zone must come first, before /ip6");
-    } else if (name == "ipcidr") {
-      std::uint32_t bits = 0;
-      // Directly after the leading address (index 0, or 1 after /ip6zone): after a second one
-      // ("/ip4/1.2.3.4/ip6/::1/ipcidr/24") it would apply to the wrong address.
-      const int leading = text.substr(0, 9) == "/ip6zone/" ? 1 : 0;
-      if (!prev_was_ip || !ep.ip || index != leading + 1)
-        return multiaddr_error(component, "ipcidr must follow the leading /ip4 or /ip6");
-      if (!parse_dec(arg, std::uint32_t(ep.ip->bits()), bits))
-        return multiaddr_error(component, "ipcidr must be a prefix length within the address family (0-32 or 0-128)");
-      ep.cidr = int(bits);
-    } else if (proto->arg == ma_arg::port) {
-      std::uint32_t port = 0;
-      if (!parse_dec(arg, 65535, port)) return multiaddr_error(component, "not a port number (0-65535)");
-    } else if (name == "p2p" || name == "ipfs") {
-      if (!peer_id_text(arg)) return multiaddr_error(component, "not a peer id (letters and digits, at most 79)");
-      ep.peer = arg;
-    }
-    prev_was_ip = is_ip;
-    ++index;
-  }
-  if (index == 0) return multiaddr_error(text, "empty multiaddr");
+  error err;
+  if (!detail::parse_multiaddr_into(text, ep, err)) return err;
   return ep;
 }
 

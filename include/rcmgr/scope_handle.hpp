@@ -254,7 +254,7 @@ class scope_handle : public K::template methods<scope_handle<Core, K>> {
     constexpr int i = Core::template index<K>;
     if constexpr (i >= 0) {
       std::array<detail::mask_t, std::size_t(graph::state_count(i))> m{};
-      for (unsigned s = 0; s < m.size(); ++s) m[s] = graph::direct(i, s);
+      for (unsigned s = 0; s < m.size(); ++s) m[s] = graph::direct_reported(i, s);
       return m;
     } else {
       return std::array<detail::mask_t, 1>{};

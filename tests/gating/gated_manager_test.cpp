@@ -353,3 +353,36 @@ TEST_CASE("threads opening and ending connections from shared subnets leave ever
   for (int h = 1; h <= 6; ++h) CHECK(m.gating().conns_in(prefix(("/ip4/198.51.100." + std::to_string(h)).c_str())) == 0);
   CHECK(m.stat<lp::system_scope>().conns() == 0);
 }
+
+TEST_CASE("threads looking up the allowlist while it changes: replaced snapshots are freed once no lookup runs") {
+  rcmgr::allowlist al;
+  REQUIRE(al.add("/ip4/192.0.2.0/ipcidr/24"));
+  REQUIRE(al.add("/ip4/198.51.100.7"));
+  CHECK(al.retained() == 0);  // nobody was looking: each change freed the snapshot it replaced
+  const auto inside = *rcmgr::parse_multiaddr("/ip4/192.0.2.9")->ip;
+  const auto peer_addr = *rcmgr::parse_multiaddr("/ip4/203.0.113.5")->ip;
+  std::atomic<bool> wrong{false};
+  std::atomic<int> readers_done{0};
+  auto reader = [&] {
+    for (int i = 0; i < 20000; ++i) {
+      // the /24 is never removed: every lookup must find it, whatever snapshot it reads
+      if (!al.allowed(inside)) wrong = true;
+      (void)al.allowed(peer_addr, "12D3KooWPeerA");
+    }
+    ++readers_done;
+  };
+  std::thread r1(reader), r2(reader);
+  for (int i = 0; i < 2000 && readers_done.load() < 2; ++i) {
+    if (!al.add("/ip4/203.0.113.0/ipcidr/24/p2p/12D3KooWPeerA")) wrong = true;
+    auto removed = al.remove("/ip4/203.0.113.0/ipcidr/24/p2p/12D3KooWPeerA");
+    if (!removed || !*removed) wrong = true;
+  }
+  r1.join();
+  r2.join();
+  CHECK_FALSE(wrong);
+  // with no lookup running, the next change frees everything replaced before it
+  REQUIRE(al.add("/ip4/203.0.113.0/ipcidr/24"));
+  CHECK(al.retained() == 0);
+  CHECK(al.allowed(*rcmgr::parse_multiaddr("/ip4/203.0.113.200")->ip));
+  CHECK(al.list().size() == 3);
+}

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "rcmgr/libp2p/gated_resource_manager.hpp"
 #include "rcmgr/rcmgr.hpp"
 #include "verify/model.hpp"
 
@@ -91,6 +92,7 @@ inline const char* code_name(outcome::code_t c) {
     case outcome::not_attached: return "not_attached";
     case outcome::manager_closed: return "manager_closed";
     case outcome::other: return "other";
+    case outcome::rate_limited: return "rate_limited";
   }
   return "?";
 }
@@ -102,6 +104,7 @@ inline outcome::code_t from_engine(rcmgr::errc e) {
     case rcmgr::errc::already_attached: return outcome::already_attached;
     case rcmgr::errc::not_attached: return outcome::not_attached;
     case rcmgr::errc::manager_closed: return outcome::manager_closed;
+    case rcmgr::errc::rate_limited: return outcome::rate_limited;
     default: return outcome::other;  // errors the model never expects (e.g. a storage cap)
   }
 }
@@ -128,7 +131,7 @@ inline std::string compare(const rcmgr::error* e, const outcome& o) {
     return os.str();
   }
   bool same = from_engine(e->code) == o.code && e->scope.str() == o.scope;
-  if (same && o.code == outcome::limit_exceeded) {
+  if (same && (o.code == outcome::limit_exceeded || o.code == outcome::rate_limited)) {
     same = from_engine(e->res) == o.what && e->has_direction == o.has_dir && e->total == o.total &&
            e->current == o.current && e->attempted == o.attempted && e->limit_value == o.limit && e->prio == o.prio &&
            (!o.has_dir || e->dir == to_engine(o.d));
@@ -137,7 +140,7 @@ inline std::string compare(const rcmgr::error* e, const outcome& o) {
   os << "engine error (" << code_name(from_engine(e->code)) << ") " << *e << " [dir " << int(e->dir) << " has_dir "
      << e->has_direction << " total " << e->total << " prio " << int(e->prio) << "]; model: " << code_name(o.code)
      << " at " << o.scope;
-  if (o.code == outcome::limit_exceeded)
+  if (o.code == outcome::limit_exceeded || o.code == outcome::rate_limited)
     os << " res " << int(o.what) << " dir " << int(o.d) << " has_dir " << o.has_dir << " total " << o.total << " current "
        << o.current << " attempted " << o.attempted << " limit " << o.limit << " prio " << o.prio;
   return os.str();
@@ -211,6 +214,50 @@ config random_config(Src& src) {
     c.overrides.push_back(e);
   }
   return c;
+}
+
+// ---- connection gating (the gated manager's sequences) ------------------------------------------
+
+/// The gate of a gated sequence: small subnet and network limits, rate limits on a clock the
+/// sequence steps, an allowlist, and the allowlisted scopes' limits.
+struct gating_config {
+  rcmgr::gating_options options;
+  lim al_system, al_transient;
+};
+struct test_clock {
+  std::int64_t ns = 0;
+  static std::int64_t now(void* u) noexcept { return static_cast<test_clock*>(u)->ns; }
+};
+/// Endpoints of gated opens: subnets shared by several addresses, an allowlisted network, an
+/// address allowlisted for one peer only, a network with its own count, loopback, IPv6 /56s of
+/// one /48, an IPv4-mapped address, and endpoints without an address (no gating).
+inline const std::array<const char*, 18> gated_endpoints{
+    "/ip4/10.2.0.1/tcp/2",        "/ip4/10.2.0.2/tcp/1",
+    "/ip4/10.1.0.1/tcp/1",        "/ip4/10.1.7.2/tcp/1",          "/ip4/10.2.0.1/tcp/1",     "/ip4/10.3.0.1/tcp/1",
+    "/ip4/10.3.0.2/udp/1/quic-v1", "/ip4/192.0.2.1/tcp/1",        "/ip4/192.0.2.2/tcp/1",    "/ip4/192.0.3.1/tcp/1",
+    "/ip4/127.0.0.1/tcp/1",       "/ip6/2001:db8:1::1/tcp/1",     "/ip6/2001:db8:2::1/tcp/1", "/ip6/2001:db8:2:100::1/tcp/1",
+    "/ip6/::ffff:192.0.2.1/tcp/1", "/dns4/example.com/tcp/443",   "",                        "/ip6/::1/tcp/1"};
+/// Allowlist entries added and removed during a sequence (p0 and p1 are driver peers).
+inline const std::array<const char*, 4> allow_entries{"/ip4/192.0.2.0/ipcidr/24", "/ip4/10.3.0.1/p2p/p1",
+                                                      "/ip6/2001:db8:2::/ipcidr/48", "/ip4/10.1.0.0/ipcidr/16"};
+
+template <class Src>
+gating_config random_gating(Src& src, test_clock* clock) {
+  gating_config g;
+  auto& o = g.options;
+  auto small = [&](i64 most) { return i64(1 + src.below(std::uint64_t(most))); };
+  o.ipv4_subnet_conns = {{32, small(3)}, {24, small(4)}};
+  o.ipv6_subnet_conns = {{56, small(3)}, {48, small(4)}};
+  o.network_conns.push_back({rcmgr::parse_allowlist_entry("/ip4/10.3.0.0/ipcidr/16")->network, small(3)});
+  o.ipv4_subnet_rates = {{32, {1.0, small(5)}}};
+  o.ipv6_subnet_rates = {{56, {1.0, small(5)}}, {48, {2.0, small(6)}}};
+  o.global_rate = src.below(2) ? rcmgr::rate_limit{8.0, small(12)} : rcmgr::rate_limit{};
+  o.allowlist = {"/ip4/10.1.0.0/ipcidr/16", "/ip4/10.2.0.0/ipcidr/24/p2p/p0", "/ip6/2001:db8:1::/ipcidr/48"};
+  o.now_ns = &test_clock::now;
+  o.clock_user = clock;
+  g.al_system = canonical_for(kind::system, random_limit(src, 4, 4000));
+  g.al_transient = canonical_for(kind::transient, random_limit(src, 3, 1500));
+  return g;
 }
 
 /// Calls f(kind, std::type_identity<EngineKind>) for every kind of the libp2p topology.
@@ -355,19 +402,27 @@ struct aim {
   int slot = 0;
 };
 
-template <class Policy, class Storage = rcmgr::hashed_storage>
+/// Gated: drive rcmgr::gated_resource_manager (connections opened from endpoints, through the
+/// gate and the allowlisted scopes) instead of rcmgr::resource_manager.
+template <class Policy, class Storage = rcmgr::hashed_storage, bool Gated = false>
 class driver {
  public:
-  using mgr_t = rcmgr::resource_manager<Policy, Storage>;
+  using mgr_t = std::conditional_t<Gated, rcmgr::gated_resource_manager<Policy, Storage>, rcmgr::resource_manager<Policy, Storage>>;
   using conn_t = typename mgr_t::connection;
   using stream_t = typename mgr_t::stream;
   static constexpr int n_conns = 4, n_streams = 4, n_spans = 6, n_refs = 4;
 
-  explicit driver(const config& c) : mgr_(engine_limits(c)) {
-    apply(m_, c);
-    for (int k = 0; k < 9; ++k) ever_[k] = c.defaults[k];
-    for (const auto& o : c.overrides) widen(ever_[int(o.k)], o.l);
-    mgr_.on_misuse(&driver::count_misuse, this);
+  explicit driver(const config& c)
+    requires(!Gated)
+      : mgr_(engine_limits(c)) {
+    init(c);
+  }
+  driver(const config& c, const gating_config& g)
+    requires Gated
+      : gcfg_(with_clock(g, &clock_)), mgr_(limits_for(c), gcfg_.options) {
+    init(c);
+    m_.enable_gating(gcfg_.options, gcfg_.al_system, gcfg_.al_transient);
+    if (!mgr_.gating().ok()) fail("the gate refused its allowlist");
   }
 
   // ---- statistics ----
@@ -375,6 +430,10 @@ class driver {
   std::uint64_t refusals = 0;    ///< calls refused by a limit
   std::uint64_t state_errors = 0;
   bool verbose = false;          ///< print every call and the system and transient usage after it
+  /// Gated sequences: how often each gating rule decided a call (the tests require each > 0).
+  struct gate_coverage {
+    std::uint64_t rate = 0, subnet = 0, allowlisted_opens = 0, moved_out = 0, gated_opens = 0;
+  } gate_cov;
   const std::string& failure() const { return fail_; }
   mgr_t& manager() { return mgr_; }
   const model& reference() const { return m_; }
@@ -399,10 +458,15 @@ class driver {
   // ---- one random call ----
   template <class Src>
   void step(Src& src) {
+    if constexpr (Gated) {
+      if (src.below(10) == 0) return gated_step(src);
+    }
     switch (src.below(40)) {
-      case 0: case 1: case 2:
-        op_open_conn(int(src.below(n_conns)), src.below(2) ? dir::in : dir::out, src.below(3) != 0);
+      case 0: case 1: case 2: {
+        const int ep = Gated ? int(src.below(gated_endpoints.size())) : -1;
+        op_open_conn(int(src.below(n_conns)), src.below(2) ? dir::in : dir::out, src.below(3) != 0, ep);
         break;
+      }
       case 3: case 4:
         op_set_peer(int(src.below(n_conns)), peers[src.below(peers.size())]);
         break;
@@ -487,11 +551,25 @@ class driver {
 
   // ---- calls, each made on both sides and compared ----
 
-  void op_open_conn(int slot, dir d, bool fd) {
-    note("open_connection slot " + std::to_string(slot) + (d == dir::in ? " in" : " out") + (fd ? " fd" : ""));
-    auto r = mgr_.open_connection(to_engine(d), fd);
+  /// ep: an index into gated_endpoints (gated sequences), or -1.
+  void op_open_conn(int slot, dir d, bool fd, int ep = -1) {
+    const std::string_view text = ep >= 0 ? std::string_view(gated_endpoints[std::size_t(ep)]) : std::string_view{};
+    note("open_connection slot " + std::to_string(slot) + (d == dir::in ? " in" : " out") + (fd ? " fd" : "") +
+         (ep >= 0 ? " from '" + std::string(text) + "'" : std::string{}));
+    auto r = [&] {
+      if constexpr (Gated) return mgr_.open_connection(to_engine(d), fd, text);
+      else return mgr_.open_connection(to_engine(d), fd);
+    }();
+    std::optional<rcmgr::ip_address> ip;
+    if (!text.empty()) ip = rcmgr::parse_multiaddr(text)->ip;
     outcome o;
-    const int id = m_.open_connection(d, fd, o);
+    const int id = m_.open_connection(d, fd, o, ip);
+    if (ip) {
+      ++gate_cov.gated_opens;
+      gate_cov.rate += o.code == outcome::rate_limited;
+      gate_cov.subnet += o.code == outcome::limit_exceeded && o.scope.rfind("subnet:", 0) == 0;
+      gate_cov.allowlisted_opens += id >= 0 && m_.objects[std::size_t(id)].alt;
+    }
     if (!expect(compare(r ? nullptr : &r.error(), o), o)) return;
     if (r) {
       end_model(conn_id_[slot]);
@@ -503,8 +581,41 @@ class driver {
   void op_set_peer(int slot, const std::string& p) {
     note("set_peer slot " + std::to_string(slot) + " " + p);
     auto r = conns_[slot].set_peer(rcmgr::peer_id(p));
-    const outcome o = m_.set_peer(obj(conn_id_[slot], kind::connection), p);
+    const int id = conn_id_[slot];
+    const bool was_alt = id >= 0 && m_.objects[std::size_t(id)].alt;
+    const outcome o = m_.set_peer(obj(id, kind::connection), p);
+    gate_cov.moved_out += was_alt && !m_.objects[std::size_t(id)].alt;
     expect(compare(r, o), o);
+    after();
+  }
+
+  // ---- gated sequences only: the clock and the allowlist ----
+  template <class Src>
+  void gated_step(Src& src) {
+    if (src.below(3) != 0) {
+      const i64 ms = i64(src.below(3000));
+      note("clock +" + std::to_string(ms) + " ms");
+      clock_.ns += ms * 1'000'000;
+      m_.gate.now = clock_.ns;
+      after();
+      return;
+    }
+    const std::string e = allow_entries[src.below(allow_entries.size())];
+    const auto entry = *rcmgr::parse_allowlist_entry(e);
+    if (src.below(2)) {
+      note("allowlist add " + e);
+      if (auto r = mgr_.allowlist().add(e); !r) fail("allowlist add refused " + e);
+      m_.gate.allow.push_back(entry);
+    } else {
+      note("allowlist remove " + e);
+      auto r = mgr_.allowlist().remove(e);
+      auto& a = m_.gate.allow;
+      auto it = std::find(a.rbegin(), a.rend(), entry);
+      const bool had = it != a.rend();
+      if (had) a.erase(std::next(it).base());
+      if (!r || *r != had) fail("allowlist remove " + e + ": engine and model disagree on whether it was there");
+    }
+    m_.gate.build_networks();
     after();
   }
   void op_open_stream(int slot, const std::string& p, dir d) {
@@ -726,7 +837,7 @@ class driver {
   void op_set_limit(kind k, const std::string& key, const lim& l) {
     note(std::string("set_limit ") + kind_name(k) + (key.empty() ? "" : " key " + key) + " mem " + std::to_string(l.memory));
     with_kind(k, [&](auto t) {
-      using K = typename decltype(t)::type;
+      using K = engine_kind<typename decltype(t)::type>;
       auto check = [&](const auto& r) {
         if (!r) fail(std::string("set_limit refused valid limits: ") + r.error().message());
       };
@@ -749,7 +860,7 @@ class driver {
     // the default in force reads back
     if (key.empty()) {
       with_kind(k, [&](auto t) {
-        using K = typename decltype(t)::type;
+        using K = engine_kind<typename decltype(t)::type>;
         if (!(mgr_.template get_limit<K>() == to_engine(l))) fail(std::string("get_limit<") + kind_name(k) + "> does not read back");
       });
     }
@@ -757,7 +868,7 @@ class driver {
   }
   void op_set_limits(const config& c) {
     note("set_limits (all)");
-    if (auto r = mgr_.set_limits(engine_limits(c)); !r) fail("set_limits refused valid limits: " + r.error().message());
+    if (auto r = mgr_.set_limits(limits_for(c)); !r) fail("set_limits refused valid limits: " + r.error().message());
     apply(m_, c);
     for (int k = 0; k < 9; ++k) widen(ever_[k], c.defaults[k]);
     for (const auto& o : c.overrides) widen(ever_[int(o.k)], o.l);
@@ -840,6 +951,13 @@ class driver {
     };
     zero("system", mgr_.template stat<lp::system_scope>());
     zero("transient", mgr_.template stat<lp::transient_scope>());
+    if constexpr (Gated) {
+      zero(model::al_system_name, mgr_.template stat<lp::allowlisted_system_scope>());
+      zero(model::al_transient_name, mgr_.template stat<lp::allowlisted_transient_scope>());
+      for (const auto& [k, n] : m_.gate.subnet_counts)
+        if (n != 0) fail("the model still counts connections in a subnet after every connection ended");
+      check_gate();
+    }
     for (auto& [k, st] : mgr_.list_protocols()) zero(model::protocol_name(k), st);
     for (auto& [k, st] : mgr_.list_services()) zero(model::service_name(k), st);
     for (auto& [k, st] : mgr_.list_peers())
@@ -854,6 +972,25 @@ class driver {
   }
 
  private:
+  /// The engine's kind for a model kind: the gated manager's connections are gated_connection_scope.
+  template <class K>
+  using engine_kind = std::conditional_t<Gated && std::is_same_v<K, lp::connection_scope>, lp::gated_connection_scope, K>;
+  void init(const config& c) {
+    apply(m_, c);
+    for (int k = 0; k < 9; ++k) ever_[k] = c.defaults[k];
+    for (const auto& o : c.overrides) widen(ever_[int(o.k)], o.l);
+    mgr_.on_misuse(&driver::count_misuse, this);
+  }
+  static gating_config with_clock(gating_config g, test_clock* c) {
+    g.options.now_ns = &test_clock::now;
+    g.options.clock_user = c;
+    return g;
+  }
+  auto limits_for(const config& c) const {
+    if constexpr (Gated) return lp::make_gated_limits(engine_limits(c), to_engine(gcfg_.al_system), to_engine(gcfg_.al_transient));
+    else return engine_limits(c);
+  }
+
   static inline const kind stream_parent_kinds[6] = {kind::peer, kind::transient, kind::protocol, kind::service,
                                                       kind::protocol_peer, kind::service_peer};
 
@@ -1084,7 +1221,18 @@ class driver {
       got[model::service_peer_name(k.first, std::string(k.second.str()))] = from_engine(st);
     std::map<std::string, use> want;
     for (auto& [s, u] : m_.shared)
-      if (s != "system" && s != "transient") want[s] = u;
+      if (s != "system" && s != "transient" && !model::allowlisted_scope(s)) want[s] = u;
+    if constexpr (Gated) {
+      same(model::al_system_name, mgr_.template stat<lp::allowlisted_system_scope>(), model_use(model::al_system_name));
+      same(model::al_transient_name, mgr_.template stat<lp::allowlisted_transient_scope>(), model_use(model::al_transient_name));
+      check_gate();
+      for (int i = 0; i < n_conns; ++i) {
+        const int id = conn_id_[i];
+        const bool want_alt = id >= 0 && !m_.objects[std::size_t(id)].done && m_.objects[std::size_t(id)].alt;
+        if (conns_[i] && !conns_[i].is_done() && conns_[i].in_alternative() != want_alt)
+          fail("connection slot " + std::to_string(i) + ": in_alternative() " + std::to_string(!want_alt) + ", model " + std::to_string(want_alt));
+      }
+    }
     if (got.size() != want.size() || !std::equal(got.begin(), got.end(), want.begin(), [](auto& a, auto& b) { return a.first == b.first; })) {
       std::string g, w;
       for (auto& kv : got) g += kv.first + " ";
@@ -1118,6 +1266,25 @@ class driver {
     // the model's own books balance: usage equals what is charged from below plus direct bytes
     if (auto s = m_.ledger_mismatch(); !s.empty()) fail("ledger does not balance at " + s);
   }
+  /// The gate's counts: every subnet and network the model counts in.
+  void check_gate() {
+    if constexpr (Gated) {
+      for (const auto& [k, n] : m_.gate.subnet_counts) {
+        const auto& [v6, len, text] = k;
+        auto a = rcmgr::parse_multiaddr(std::string(v6 ? "/ip6/" : "/ip4/") + text);
+        const rcmgr::ip_prefix p{*a->ip, len};
+        bool network = false;  // conns_in() answers for the network when a prefix is both
+        for (const auto& n : m_.gate.net_limits) network |= n.network == p;
+        if (network) continue;
+        const i64 got = mgr_.gating().conns_in(p);
+        if (got != n) fail("subnet " + text + "/" + std::to_string(len) + ": engine counts " + std::to_string(got) + ", model " + std::to_string(n));
+      }
+      for (const auto& n : m_.gate.net_limits) {
+        const i64 got = mgr_.gating().conns_in(n.network), want = m_.gate.net_counts[n.network.str()];
+        if (got != want) fail("network " + n.network.str() + ": engine counts " + std::to_string(got) + ", model " + std::to_string(want));
+      }
+    }
+  }
   static rcmgr::scope_stat to_stat(const use& u) {
     rcmgr::scope_stat s;
     s.memory = u.memory, s.streams_inbound = u.streams_in, s.streams_outbound = u.streams_out;
@@ -1139,7 +1306,9 @@ class driver {
   void check_limit(const std::string& scope, const use& u) {
     const bool view_or_keyed = scope.find(':') != std::string::npos;
     const kind k = model::kind_of(scope);
-    const lim l = limits_changed_ ? ever_[int(k)] : (view_or_keyed ? m_.limit_of_shared(scope) : m_.defaults[int(k)]);
+    const lim l = model::allowlisted_scope(scope) ? m_.limit_of_shared(scope)
+                  : limits_changed_            ? ever_[int(k)]
+                                               : (view_or_keyed ? m_.limit_of_shared(scope) : m_.defaults[int(k)]);
     if (!within(u, l)) fail(scope + " is above its limit: " + show(u));
   }
   void check_limit_exact(const std::string& what, const use& u, const lim& now, const lim& ever) {
@@ -1153,6 +1322,8 @@ class driver {
            u.streams_out >= 0 && u.conns_in >= 0 && u.conns_out >= 0 && u.fd >= 0;
   }
 
+  test_clock clock_;
+  gating_config gcfg_;
   mgr_t mgr_;
   model m_;
   lim ever_[9];

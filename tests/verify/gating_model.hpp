@@ -39,6 +39,12 @@ struct gating_model {
     std::optional<std::string> peer;
   };
   enum class outcome { ok, invalid, rate, subnet, scope };
+  /// What a gate refusal names: "rate", "rate:<prefix>" or "subnet:<prefix>", and its numbers
+  /// (whole tokens left and the burst, or connections counted and the limit).
+  struct refusal {
+    std::string scope;
+    std::int64_t current = 0, limit = 0;
+  };
 
   rcmgr::gating_options opt;
   rcmgr::limit transient, system, al_transient, al_system, peer_limit;
@@ -125,8 +131,12 @@ struct gating_model {
   }
 
   /// The gate's admission (docs/gating.md, steps 2 and 3).
-  outcome admit(conn& c) {
+  outcome admit(conn& c, refusal* why = nullptr) {
     const rcmgr::ip_address& ip = c.ip;
+    auto refused = [&](outcome o, std::string scope, double current, std::int64_t limit) {
+      if (why != nullptr) *why = {std::move(scope), std::int64_t(current), limit};
+      return o;
+    };
     bool in_rate_net = false;
     std::vector<rcmgr::network_rate_limit> rn = opt.network_rates;
     std::stable_sort(rn.begin(), rn.end(), [](const auto& a, const auto& b) { return a.network.len > b.network.len; });
@@ -136,7 +146,7 @@ struct gating_model {
       if (n.limit.limited()) {
         auto [it, fresh] = net_buckets.try_emplace(n.network.str());
         if (fresh) it->second = {double(n.limit.burst), now};
-        if (!take(it->second, n.limit, now)) return outcome::rate;
+        if (!take(it->second, n.limit, now)) return refused(outcome::rate, "rate:" + n.network.str(), it->second.tokens, n.limit.burst);
       }
     }
     const rcmgr::network_conn_limit* cn = nullptr;
@@ -153,15 +163,16 @@ struct gating_model {
         const auto k = key(ip, lv[i].len);
         auto [it, fresh] = buckets.try_emplace(k);
         if (fresh) it->second = {double(lv[i].rate.burst), now};
+        const std::string subnet = rcmgr::ip_prefix{ip.masked(lv[i].len), lv[i].len}.str();
         if (rt && !take(it->second, lv[i].rate, now)) {
           if (cn == nullptr) uncount_subnets(ip, i);
-          return outcome::rate;
+          return refused(outcome::rate, "rate:" + subnet, it->second.tokens, lv[i].rate.burst);
         }
         if (cnt) {
           auto& n = subnet_counts[k];
           if (n + 1 > lv[i].conns) {
             uncount_subnets(ip, i);
-            return outcome::subnet;
+            return refused(outcome::subnet, "subnet:" + subnet, double(n), lv[i].conns);
           }
           ++n;
         }
@@ -172,14 +183,14 @@ struct gating_model {
       if (!global) global = bucket{double(opt.global_rate.burst), now};
       if (!take(*global, opt.global_rate, now)) {
         release(c);
-        return outcome::rate;
+        return refused(outcome::rate, "rate", global->tokens, opt.global_rate.burst);
       }
     }
     if (cn != nullptr) {
       auto& n = net_counts[cn->network.str()];
       if (n + 1 > cn->conns) {
         release(c);
-        return outcome::subnet;
+        return refused(outcome::subnet, "subnet:" + cn->network.str(), double(n), cn->conns);
       }
       ++n;
       c.net = cn->network;

@@ -27,9 +27,12 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
+
+#include "verify/gating_model.hpp"
 
 namespace verify {
 
@@ -82,7 +85,7 @@ inline const char* kind_name(kind k) {
 
 /// What a call returned.
 struct outcome {
-  enum code_t { ok, limit_exceeded, scope_closed, invalid_argument, already_attached, not_attached, manager_closed, other };
+  enum code_t { ok, limit_exceeded, scope_closed, invalid_argument, already_attached, not_attached, manager_closed, other, rate_limited };
   code_t code = ok;
   std::string scope;  ///< the scope named in the error: "stream", "peer:P1", "protocol-peer:/a@P1"
   // for limit_exceeded only:
@@ -119,6 +122,9 @@ class model {
     i64 direct = 0;             ///< bytes reserved on this scope itself
     use u;                      ///< everything charged to this scope
     target owner;               ///< spans: what the span was begun on
+    // gated connections (gated_resource_manager):
+    bool alt = false;                       ///< charged to the allowlisted scopes
+    rcmgr_verify::gating_model::conn gate;  ///< its address and what the gate counted for it
   };
 
   // ---- limits ----
@@ -140,6 +146,29 @@ class model {
     shared["system"];
     shared["transient"];
   }
+
+  // ---- connection gating (the model of rcmgr::gated_resource_manager) ----
+  // A gated connection with an address goes through the gate first (rate limits, subnet and
+  // network counts: gating_model.hpp); nothing is charged when it refuses. When transient or
+  // system refuses an allowlisted address, the gate's counts are released and the connection is
+  // charged to allowlisted-transient and allowlisted-system instead; at set_peer it moves back
+  // to the regular scopes (or is refused) unless an entry allows that peer from its address.
+  bool gated = false;
+  rcmgr_verify::gating_model gate;
+  lim al_system, al_transient;
+  static constexpr const char* al_system_name = "allowlisted-system";
+  static constexpr const char* al_transient_name = "allowlisted-transient";
+  void enable_gating(const rcmgr::gating_options& o, const lim& al_sys, const lim& al_tr) {
+    gated = true;
+    al_system = al_sys, al_transient = al_tr;
+    shared[al_system_name];
+    shared[al_transient_name];
+    gate.opt = o;
+    gate.al_system.conns = al_sys.conns;
+    for (const auto& e : o.allowlist) gate.allow.push_back(*rcmgr::parse_allowlist_entry(e));
+    gate.build_networks();
+  }
+  static bool allowlisted_scope(const std::string& s) { return s == al_system_name || s == al_transient_name; }
 
   // ---- names ----
   static std::string peer_name(const std::string& p) { return "peer:" + p; }
@@ -164,6 +193,8 @@ class model {
   }
 
   lim limit_of_shared(const std::string& scope) const {
+    if (scope == al_system_name) return al_system;
+    if (scope == al_transient_name) return al_transient;
     kind k = kind_of(scope);
     auto& ov = overrides[int(k)];
     if (auto it = ov.find(limit_key(scope)); it != ov.end()) return it->second;
@@ -174,6 +205,7 @@ class model {
   // Narrowest first: the views, then the keyed and transient scopes, system last.
   std::vector<std::string> parents_of(const object& o) const {
     if (o.k == kind::connection) {
+      if (o.alt) return {o.peer.empty() ? std::string(al_transient_name) : peer_name(o.peer), al_system_name};
       if (o.peer.empty()) return {"transient", "system"};
       return {peer_name(o.peer), "system"};
     }
@@ -185,6 +217,8 @@ class model {
             protocol_name(o.protocol), peer_name(o.peer), "system"};
   }
   static std::vector<std::string> parents_of_shared(const std::string& scope) {
+    if (scope == al_transient_name) return {al_system_name};
+    if (scope == al_system_name) return {};
     switch (kind_of(scope)) {
       case kind::transient:
       case kind::service:
@@ -319,17 +353,35 @@ class model {
 
   // ---- the API ----
 
-  int open_connection(dir d, bool fd, outcome& out) {
+  /// open_connection; `ip`: the remote address of a gated open (none: no address, no gating).
+  int open_connection(dir d, bool fd, outcome& out, const std::optional<rcmgr::ip_address>& ip = std::nullopt) {
     if (closed) return out = error(outcome::manager_closed, "connection"), -1;
     object o;
     o.k = kind::connection, o.d = d, o.fd = fd;
+    if (ip) {
+      o.gate.has_ip = true;
+      o.gate.ip = ip->unmapped();
+      o.gate.dir = d == dir::in ? rcmgr::direction::inbound : rcmgr::direction::outbound;
+      rcmgr_verify::gating_model::refusal why;
+      if (const auto r = gate.admit(o.gate, &why); r != rcmgr_verify::gating_model::outcome::ok) {
+        out = error(r == rcmgr_verify::gating_model::outcome::rate ? outcome::rate_limited : outcome::limit_exceeded, why.scope);
+        out.what = res::conns, out.has_dir = true, out.d = d, out.current = why.current, out.attempted = 1, out.limit = why.limit;
+        return -1;
+      }
+    }
     objects.push_back(o);
     int id = int(objects.size()) - 1;
     use a;
     (d == dir::in ? a.conns_in : a.conns_out) = 1;
     a.fd = fd ? 1 : 0;
     out = charge(path(target::object(id)), a, 255);
+    if (out.code != outcome::ok && gated && objects.back().gate.has_ip && gate.allowed(objects.back().gate.ip)) {
+      gate.release(objects.back().gate);  // allowlisted: no longer counted in its subnet
+      objects.back().alt = true;
+      out = charge(path(target::object(id)), a, 255);
+    }
     if (out.code != outcome::ok) {
+      gate.release(objects.back().gate);
       objects.pop_back();
       return -1;
     }
@@ -368,7 +420,7 @@ class model {
     for (auto& h : gained) usage(h).add(o.u);
     for (auto& s : before_list)
       if (std::find(after_list.begin(), after_list.end(), s) == after_list.end()) shared[s].sub(o.u);
-    o.peer = after.peer, o.protocol = after.protocol, o.service = after.service;
+    o.peer = after.peer, o.protocol = after.protocol, o.service = after.service, o.alt = after.alt;
     collect();
     return {};
   }
@@ -378,7 +430,12 @@ class model {
     object& o = objects[std::size_t(t.obj)];
     if (o.done) return closed_error("connection");
     if (!o.peer.empty()) return error(outcome::already_attached, "connection");
-    object after = o;
+    if (o.alt && !gate.allowed(o.gate.ip, peer)) {  // leaves the allowlisted scopes first
+      object regular = o;
+      regular.alt = false;
+      if (outcome r = move(t.obj, regular); r.code != outcome::ok) return r;
+    }
+    object after = objects[std::size_t(t.obj)];
     after.peer = peer;
     return move(t.obj, after);
   }
@@ -453,6 +510,7 @@ class model {
   void done(int id) {
     object& o = objects[std::size_t(id)];
     if (o.done) return;
+    if (o.k == kind::connection) gate.release(o.gate);
     auto p = path(target::object(id));
     const use u = o.u;
     p.erase(p.begin());

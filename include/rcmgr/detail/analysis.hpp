@@ -269,6 +269,15 @@ struct graph<type_list<Ks...>, type_list<Es...>> {
       }
     return r;
   }
+  /// Direct parents as a handle reports them (parent<P>()): in the alternative state each
+  /// instead_of<Primary> is swapped for its Alt, the scope the object is charged to instead.
+  static constexpr mask_t direct_reported(int i, unsigned s) {
+    mask_t r = direct(i, s);
+    if (const int a = alt_bit(i); a >= 0 && (s & (1u << a)))
+      for (const auto& e : edges)
+        if (e.child == i && e.b == bind_kind::instead && (r & bit(e.q))) r = (r & ~bit(e.q)) | bit(e.parent);
+    return r;
+  }
   /// What the owner's reservations already cover (the owner and all it charges).
   static constexpr mask_t owner_cover(int i) {
     mask_t r = 0;

@@ -650,6 +650,10 @@ class core<Topology, Policy, type_list<Ks...>> {
       error e;
       e.code = errc::manager_closed;
       e.scope = scope_name(kind_traits<K>::name);
+      if constexpr (carrying) {
+        // the data is never stored: let it release what it holds (a gated connection's ticket)
+        if constexpr (requires { (args.data->on_end(), ...); }) (args.data->on_end(), ...);
+      }
       return e;
     }
     void* mem = object_store<K>().allocate();

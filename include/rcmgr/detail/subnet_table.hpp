@@ -2,7 +2,9 @@
 // (subnet, prefix length) seen recently, holding the live connections counted there and a token
 // bucket. Entries live in a fixed-size, sharded, open-addressing table: no allocation after
 // construction, memory bounded whatever addresses an attacker cycles through, a lock per shard
-// (never two at once), and a per-table random seed so collisions cannot be precomputed.
+// (never two at once), and a per-table random seed so collisions cannot be precomputed. All the
+// levels of one address (an IPv6 address's /56 and /48) share a shard, so admitting or releasing
+// a connection takes one lock once.
 #pragma once
 
 #include <array>
@@ -89,6 +91,7 @@ class subnet_table {
     }
     std::random_device rd;
     seed_ = (std::uint64_t(rd()) << 32 | rd()) ^ 0x9e3779b97f4a7c15ull;
+    shard_seed_ = (std::uint64_t(rd()) << 32 | rd()) ^ 0xd1b54a32d192ed03ull;
   }
 
   const std::vector<subnet_level>& levels(bool v6) const noexcept { return levels_[v6 ? 1 : 0]; }
@@ -96,43 +99,60 @@ class subnet_table {
   /// Admits one connection from ip: takes a token at every rate level (if `rate`) and counts
   /// the connection at every connection level (if `conns`), most specific level first. On a
   /// refusal the connections counted at earlier levels are uncounted; tokens taken stay taken
-  /// (a bucket cannot give a token back, as in go-libp2p).
+  /// (a bucket cannot give a token back, as in go-libp2p). Every level of an address lives in
+  /// the same shard (chosen by the address's least specific level), so this is one lock and
+  /// one visit, whatever the number of levels.
   bool admit(const ip_address& ip, bool conns, bool rate, std::int64_t now, gate_refusal& why) noexcept {
     const auto& lv = levels(ip.v6);
+    if (lv.empty()) return true;
+    const words w = words_of(ip);
+    shard& sh = shard_for(w, ip.v6);
+    std::lock_guard lk(sh.mu);
     for (std::size_t i = 0; i < lv.size(); ++i) {
       const subnet_level& l = lv[i];
       const bool c = conns && l.conns >= 0, r = rate && l.rate.limited();
       if (!c && !r) continue;
-      const key k = key_of(ip, l.len, i);
-      shard& sh = shard_for(k);
-      bool ok = true;
-      {
-        std::lock_guard lk(sh.mu);
-        slot* e = find_or_insert(sh, k, l, now);
-        if (e == nullptr) {
-          why = {gate_refusal::what::table_full, {ip.masked(l.len), l.len}, 0, 0};
-          ok = false;
-        } else if (r && !e->bucket.take(l.rate, now)) {
-          why = {gate_refusal::what::rate, {ip.masked(l.len), l.len}, std::int64_t(e->bucket.tokens), l.rate.burst};
-          ok = false;
-        } else if (c && e->conns + 1 > l.conns) {
-          why = {gate_refusal::what::conns, {ip.masked(l.len), l.len}, e->conns, l.conns};
-          ok = false;
-        } else if (c) {
-          ++e->conns;
-        }
+      const key k = key_of(w, ip.v6, l.len, i);
+      slot* e = find_or_insert(sh, k, l, now);
+      if (e == nullptr) {
+        why = {gate_refusal::what::table_full, {ip.masked(l.len), l.len}, 0, 0};
+      } else if (r && !e->bucket.take(l.rate, now)) {
+        why = {gate_refusal::what::rate, {ip.masked(l.len), l.len}, std::int64_t(e->bucket.tokens), l.rate.burst};
+      } else if (c && e->conns + 1 > l.conns) {
+        why = {gate_refusal::what::conns, {ip.masked(l.len), l.len}, e->conns, l.conns};
+      } else {
+        if (c) ++e->conns;
+        continue;
       }
-      // Undo outside the lock: one shard lock at a time, so there is no lock order to keep.
-      if (!ok) {
-        undo(ip, conns, i);
-        return false;
-      }
+      if (conns) release_locked(sh, w, ip.v6, i);
+      return false;
     }
     return true;
   }
 
+  /// Starts loading the cache line of ip's most specific entry (a hint; changes nothing).
+  void prefetch(const ip_address& ip) const noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    const auto& lv = levels(ip.v6);
+    if (lv.empty()) return;
+    const words w = words_of(ip);
+    const shard& sh = const_cast<subnet_table*>(this)->shard_for(w, ip.v6);
+    const key k = key_of(w, ip.v6, lv.front().len, 0);
+    __builtin_prefetch(&sh.slots[hash(k.k0, k.k1, k.tag) & (sh.slots.size() - 1)]);
+#else
+    (void)ip;
+#endif
+  }
+
   /// Uncounts one connection from ip at every connection level.
-  void release(const ip_address& ip) noexcept { release_levels(ip, levels(ip.v6).size()); }
+  void release(const ip_address& ip) noexcept {
+    const auto& lv = levels(ip.v6);
+    if (lv.empty()) return;
+    const words w = words_of(ip);
+    shard& sh = shard_for(w, ip.v6);
+    std::lock_guard lk(sh.mu);
+    release_locked(sh, w, ip.v6, lv.size());
+  }
 
   /// Entries tracked now (live connections or unfilled buckets), over all shards.
   std::size_t tracked() const noexcept {
@@ -157,8 +177,9 @@ class subnet_table {
     const auto& lv = levels(subnet.addr.v6);
     for (std::size_t i = 0; i < lv.size(); ++i)
       if (lv[i].len == subnet.len) {
-        const key k = key_of(subnet.addr, subnet.len, i);
-        shard& sh = const_cast<subnet_table*>(this)->shard_for(k);
+        const words w = words_of(subnet.addr);
+        const key k = key_of(w, subnet.addr.v6, subnet.len, i);
+        shard& sh = const_cast<subnet_table*>(this)->shard_for(w, subnet.addr.v6);
         std::lock_guard lk(sh.mu);
         const slot* e = find(sh, k);
         return e != nullptr ? e->conns : 0;
@@ -199,8 +220,12 @@ class subnet_table {
     x = (x & 0x0000ffff0000ffffull) << 16 | (x >> 16 & 0x0000ffff0000ffffull);
     return x << 32 | x >> 32;
   }
-  static key key_of(const ip_address& a, int len, std::size_t level) noexcept {
-    // Big-endian words (IPv4 uses bytes 0-3 and zeros after), so masks are plain shifts.
+  /// The address's 128 bits as two big-endian words (IPv4 uses bytes 0-3 and zeros after), so
+  /// masks are plain shifts.
+  struct words {
+    std::uint64_t w0, w1;
+  };
+  static words words_of(const ip_address& a) noexcept {
     std::uint64_t w0 = 0, w1 = 0;
     std::memcpy(&w0, a.bytes.data(), 8);
     std::memcpy(&w1, a.bytes.data() + 8, 8);
@@ -208,16 +233,29 @@ class subnet_table {
       w0 = byteswap64(w0);
       w1 = byteswap64(w1);
     }
-    if (len <= 0) w0 = w1 = 0;
-    else if (len < 64) w0 &= ~std::uint64_t{0} << (64 - len), w1 = 0;
-    else if (len == 64) w1 = 0;
-    else if (len < 128) w1 &= ~std::uint64_t{0} << (128 - len);
-    return {w0, w1, 1u + ((a.v6 ? 1u : 0u) << 8 | std::uint32_t(level))};
+    return {w0, w1};
+  }
+  static words masked(words w, int len) noexcept {
+    if (len <= 0) w.w0 = w.w1 = 0;
+    else if (len < 64) w.w0 &= ~std::uint64_t{0} << (64 - len), w.w1 = 0;
+    else if (len == 64) w.w1 = 0;
+    else if (len < 128) w.w1 &= ~std::uint64_t{0} << (128 - len);
+    return w;
+  }
+  static key key_of(words w, bool v6, int len, std::size_t level) noexcept {
+    w = masked(w, len);
+    return {w.w0, w.w1, 1u + ((v6 ? 1u : 0u) << 8 | std::uint32_t(level))};
   }
   std::uint64_t hash(std::uint64_t k0, std::uint64_t k1, std::uint32_t tag) const noexcept {
     return mix(k0 ^ seed_) ^ mix(k1 + seed_ + tag);
   }
-  shard& shard_for(const key& k) noexcept { return shards_[hash(k.k0, k.k1, k.tag) >> 60]; }
+  /// The shard of every level of an address: chosen by the address masked to its family's least
+  /// specific level (with a seed of its own, so shard and slot positions are independent).
+  shard& shard_for(words w, bool v6) noexcept {
+    const auto& lv = levels(v6);
+    const words m = masked(w, lv.empty() ? 0 : lv.back().len);
+    return shards_[(mix(m.w0 ^ shard_seed_) ^ mix(m.w1 + shard_seed_ + (v6 ? 1 : 0))) >> 60];
+  }
   slot* find(shard& sh, const key& k) const noexcept {
     const std::size_t mask = sh.slots.size() - 1;
     for (std::size_t j = hash(k.k0, k.k1, k.tag) & mask, probes = 0; probes <= mask; j = (j + 1) & mask, ++probes) {
@@ -278,17 +316,12 @@ class subnet_table {
     e->bucket.start_full(l.rate, now);
     return e;
   }
-  void undo(const ip_address& ip, bool conns, std::size_t upto) noexcept {
-    if (conns) release_levels(ip, upto);
-  }
-  void release_levels(const ip_address& ip, std::size_t upto) noexcept {
-    const auto& lv = levels(ip.v6);
+  /// Uncounts one connection at the connection levels before `upto`; the caller holds sh's lock.
+  void release_locked(shard& sh, words w, bool v6, std::size_t upto) noexcept {
+    const auto& lv = levels(v6);
     for (std::size_t i = 0; i < upto && i < lv.size(); ++i) {
       if (lv[i].conns < 0) continue;
-      const key k = key_of(ip, lv[i].len, i);
-      shard& sh = shard_for(k);
-      std::lock_guard lk(sh.mu);
-      if (slot* e = find(sh, k); e != nullptr && e->conns > 0) --e->conns;
+      if (slot* e = find(sh, key_of(w, v6, lv[i].len, i)); e != nullptr && e->conns > 0) --e->conns;
     }
   }
 
@@ -296,6 +329,7 @@ class subnet_table {
   std::unique_ptr<shard[]> shards_;
   std::size_t limit_per_shard_ = 0;
   std::uint64_t seed_ = 0;
+  std::uint64_t shard_seed_ = 0;
 };
 
 }  // namespace detail

@@ -155,12 +155,18 @@ class gated_resource_manager : public basic_resource_manager<libp2p::gated_topol
   /// or when transient or system is full and the address is not allowlisted. An empty endpoint
   /// (no address known) skips gating.
   result<connection> open_connection(direction dir, bool use_fd, std::string_view endpoint) {
-    if (endpoint.empty()) return open_connection(dir, use_fd, rcmgr::endpoint{});
-    auto ep = parse_multiaddr(endpoint);
-    if (!ep) return ep.error();
-    return open_connection(dir, use_fd, *ep);
+    rcmgr::endpoint ep;
+    if (endpoint.empty()) return open_connection(dir, use_fd, ep);
+    if (error e; !detail::parse_multiaddr_into(endpoint, ep, e)) return e;
+    return open_connection(dir, use_fd, ep);
   }
   result<connection> open_connection(direction dir, bool use_fd, const rcmgr::endpoint& ep) {
+    if (this->closed()) {  // a closed manager refuses before the gate takes a token or counts anything
+      error e;
+      e.code = errc::manager_closed;
+      e.scope = scope_name(libp2p::gated_connection_scope::name);
+      return e;
+    }
     libp2p::gated_connection_data d;
     d.h = &hooks_;
     d.gate = &gate_;
