@@ -174,9 +174,17 @@ class sharded_pool {
     s.unlock();
     void* p = heap_allocate(block(), alignof(T));
     if (p == nullptr) {
+      // Undo the count; the bound fell by one, so give back one cached block if it is now over.
+      free_block* over = nullptr;
       s.lock();
       --s.live;
+      if (s.cached > (s.live > 0 ? std::size_t(s.live) : 0) + spare) {
+        over = s.free;
+        s.free = over->next;
+        --s.cached;
+      }
       s.unlock();
+      if (over != nullptr) heap_free(over, block(), alignof(T));
     }
     return p;
   }
