@@ -15,6 +15,8 @@
 #   - probe_unobserved.cpp (probe_real's session with observed_by<no_observer, no_observer>)
 #     emits exactly as many bytes of code in total as probe_real.cpp, and its function is the same
 #     instructions; probe_observed.cpp (with a counting observer) emits different code (the control).
+#   - probe_real.cpp and probe_observed.cpp define no function of detail::graph (the topology
+#     analysis is evaluated at compile time, not called at run time).
 # And probe_null_ids.cpp (peer ids built at the call site) against probe_plain_ids.cpp: the same
 # symbols (no out-of-line peer_id constructor) and, with clang++, the same size and instructions.
 # (g++ 12 allocates registers differently around the folded calls: a few bytes either way.)
@@ -71,6 +73,16 @@ string(REPLACE "rcmgr_codegen_null" "rcmgr_codegen_plain" renamed "${names_null}
 if(NOT renamed STREQUAL names_plain)
   message(FATAL_ERROR "the null probe's object defines other symbols than its twin's:\n  null:  ${names_null}\n  plain: ${names_plain}")
 endif()
+# The topology analysis (detail::graph) is compile-time work: a real session must not emit any
+# of its functions, which would mean they are evaluated at run time (clang++ 14 -O2 did that for
+# graph::slot and graph::direct used outside constant contexts: a stream cycle took 6 us).
+foreach(probe real observed)
+  foreach(name IN LISTS names_${probe})
+    if(name MATCHES "N5rcmgr6detail5graphI")
+      message(FATAL_ERROR "probe_${probe}.cpp calls the topology analysis at run time: it defines ${name}")
+    endif()
+  endforeach()
+endforeach()
 if(NOT size_real GREATER size_plain)
   message(FATAL_ERROR "control failed: the real manager's probe (${size_real} bytes) is not larger than the plain one")
 endif()

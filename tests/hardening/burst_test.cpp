@@ -98,3 +98,42 @@ TEST_CASE("after a burst of 300,000 peers the tables and pools give their memory
 TEST_CASE("after a burst of 300,000 peers the tables and pools give their memory back (thread_safe)", "[hardening][burst]") {
   burst_returns_memory<rcmgr::thread_safe>();
 }
+
+namespace {
+/// The steady state makes no heap call: once a first cycle has filled the pools, opening a
+/// connection and a stream (with its protocol, service and a span) and ending them all again
+/// reuses nodes, under every policy (the concurrent ones through their per-thread shards).
+template <class Policy>
+void steady_state_is_allocation_free() {
+  rcmgr::resource_manager<Policy> m;
+  const auto p = peer_number(7);
+  // No Catch2 assertion inside the counted loop: only the manager's own calls are counted.
+  auto cycle = [&]() -> bool {
+    auto c = m.open_connection(direction::inbound, true);
+    if (!c || !c->set_peer(p)) return false;
+    auto s = m.open_stream(p, direction::outbound);
+    if (!s || !s->set_protocol("/steady/1.0.0") || !s->set_service("steady")) return false;
+    auto sp = s->begin_span();
+    if (!sp || !sp->reserve_memory(4096)) return false;
+    sp->done();
+    s->done();
+    c->done();
+    return true;
+  };
+  REQUIRE(cycle());
+  REQUIRE(cycle());
+  const std::uint64_t before = alloc::allocations;
+  int failed = 0;
+  for (int i = 0; i < 1000; ++i) failed += cycle() ? 0 : 1;
+  const std::uint64_t calls = alloc::allocations - before;
+  CHECK(failed == 0);
+  CHECK(calls == 0);
+  CHECK(m.template live_count<lp::peer_scope>() == 0);
+}
+}  // namespace
+
+TEST_CASE("opening and ending scopes in the steady state calls no operator new", "[hardening][burst]") {
+  steady_state_is_allocation_free<rcmgr::single_threaded>();
+  steady_state_is_allocation_free<rcmgr::thread_safe>();
+  steady_state_is_allocation_free<rcmgr::thread_cached<>>();
+}

@@ -270,6 +270,11 @@ struct kind_state<Core, K, S> {
   typename storage::template table<node_type> table;
   typename storage::template shared_store<node_type> pool;
   store lim;
+  /// The node the last acquire() found or made, for kinds whose scopes stay (protocols,
+  /// services): a one-entry cache in front of the table, so a run of lookups of one key (every
+  /// stream's set_protocol, say) compares the key once instead of hashing it. Cleared under
+  /// `mu` whenever that node leaves the table.
+  node_type* last = nullptr;
   // Kinds with compile-time limits have no per-key limits: no map, so that a heap-free
   // firmware does not even link its (de)allocation code.
   using override_map = std::unordered_map<okey, typename kind_traits<K>::limit_type, any_key_hash, std::equal_to<>>;
@@ -704,7 +709,7 @@ class core<Topology, Policy, type_list<Ks...>> {
       auto r = charge<K, unit>(*n, a, priority::always);
       if constexpr (carrying && graph::alt_bit(index<K>) >= 0) {
         if (!r && n->data.take_alternative()) {
-          n->state = static_cast<std::uint8_t>(1u << graph::alt_bit(index<K>));
+          n->state = static_cast<std::uint8_t>(1u << alt_bit_of<index<K>>);
           r = charge<K, unit>(*n, a, priority::always);
         }
       }
@@ -785,12 +790,13 @@ class core<Topology, Policy, type_list<Ks...>> {
     if constexpr (scope_hooks && graph::alt_bit(i) >= 0 && !std::is_same_v<typename kind_traits<K>::carried, no_carry>) {
       // A scope in its alternative scopes whose data says it no longer belongs there (libp2p:
       // an allowlist entry naming another peer) moves to the regular ones first, or is refused.
-      if ((n.state & (1u << graph::alt_bit(i))) && !n.data.template keep_alternative<P>(key...))
+      if ((n.state & (1u << alt_bit_of<i>)) && !n.data.template keep_alternative<P>(key...))
         if (auto r = leave_alternative<K>(n); !r) return r;
     }
     return dispatch_state<K>(n.state, [&](auto s) -> result<void> {
       constexpr unsigned S = decltype(s)::value;
       constexpr unsigned S2 = S | (1u << b);
+      [[maybe_unused]] constexpr mask_t gained = graph::direct(i, S2) & ~graph::direct(i, S);  // parents bound by this call
       [[maybe_unused]] mask_t created = 0;
       if constexpr (!graph::valid_state(i, S2)) {
         return state_error<K>(n, errc::not_attached, prerequisite_text<K, P>());
@@ -800,14 +806,14 @@ class core<Topology, Policy, type_list<Ks...>> {
           bool fresh = false;
           auto* pn = acquire<P>(key..., why, &fresh);
           if (pn == nullptr) return storage_error<P>(why);
-          n.parents[graph::slot(i, p)] = pn;
+          n.parents[slot_of<i, p>] = pn;
           created = fresh ? bit(p) : 0;
         }
         if (error full; !bind_views<K, S, S2>(n, full)) {
           // Out of storage: undo everything, including a retained scope this call created.
-          unbind_mask<K>(n, (graph::direct(i, S2) & ~graph::direct(i, S)) & view_mask());
+          unbind_mask<K>(n, gained & view_mask());
           discard_created_parents<K>(n, created);
-          unbind_mask<K>(n, graph::direct(i, S2) & ~graph::direct(i, S));
+          unbind_mask<K>(n, gained);
           return full;
         }
         const amount u = n.rc.snapshot();
@@ -815,11 +821,12 @@ class core<Topology, Policy, type_list<Ks...>> {
         constexpr mask_t removed = graph::flat(i, S) & ~graph::flat(i, S2);
         auto r = charge_mask<K, added, kind_traits<K>::accounted>(n, u, priority::always);
         if (!r) {
-          unbind_mask<K>(n, graph::direct(i, S2) & ~graph::direct(i, S));
+          unbind_mask<K>(n, gained);
           return r;
         }
         uncharge_mask<K, removed, kind_traits<K>::accounted>(n, u);
-        unbind_mask<K>(n, graph::direct(i, S) & ~graph::direct(i, S2));
+        constexpr mask_t lost = graph::direct(i, S) & ~graph::direct(i, S2);
+        unbind_mask<K>(n, lost);
         n.state = static_cast<std::uint8_t>(S2);
         return {};
       }
@@ -852,7 +859,7 @@ class core<Topology, Policy, type_list<Ks...>> {
   /// True when a per-object scope is charged to its alternative scopes (instead_of<> edges).
   template <class K>
   static bool in_alternative(const node_t<K>& n) noexcept {
-    if constexpr (graph::alt_bit(index<K>) >= 0) return (n.state >> graph::alt_bit(index<K>)) & 1u;
+    if constexpr (graph::alt_bit(index<K>) >= 0) return (n.state >> alt_bit_of<index<K>>) & 1u;
     else return (void)n, false;
   }
   template <class K>
@@ -1049,7 +1056,7 @@ class core<Topology, Policy, type_list<Ks...>> {
   template <class K, int A>
   void visit_one(node_t<K>& n, scope_path::callback cb, void* ctx) {
     if constexpr (kind_traits<kind_at<A>>::shape != kind_shape::singleton) {
-      if (n.parents[std::size_t(graph::slot(index<K>, A))] == nullptr) return;  // unbound since
+      if (n.parents[std::size_t(slot_of<index<K>, A>)] == nullptr) return;  // unbound since
     }
     auto& p = instance<K, A>(n);
     cb(ctx, name_of<kind_at<A>>(p), p.rc.stat(), nullptr);
@@ -1102,10 +1109,19 @@ class core<Topology, Policy, type_list<Ks...>> {
           return nullptr;
         }
       }
-      const std::uint64_t h = key_hash(key);
       auto& ks = state<K>();
+      if constexpr (lifetime_retains<K>::value) {
+        // A retained kind has few keys, looked up by every stream: try the last one first.
+        std::lock_guard lk(ks.mu);
+        if (node_t<K>* m = ks.last; m != nullptr && keys_equal(m->key, key)) {
+          m->refs.fetch_add(1);
+          return m;
+        }
+      }
+      const std::uint64_t h = key_hash(key);
       std::lock_guard lk(ks.mu);
       node_t<K>* n = ks.table.find(h, [&](const node_t<K>& x) { return keys_equal(x.key, key); });
+      if constexpr (lifetime_retains<K>::value) ks.last = n;
       if (n == nullptr) {
         if (ks.table.size() >= table_capacity) {
           why = errc::too_many_scopes;
@@ -1134,6 +1150,7 @@ class core<Topology, Policy, type_list<Ks...>> {
 #endif
         if constexpr (!kind_traits<K>::constant_limit) bind_limit<K>(ks, *n, n->key);
         ks.table.insert(h, n);
+        if constexpr (lifetime_retains<K>::value) ks.last = n;
         if (created != nullptr) *created = true;
         notify_lifetime<K>(scope_event::type::created, *n);
       }
@@ -1155,6 +1172,7 @@ class core<Topology, Policy, type_list<Ks...>> {
     std::lock_guard lk(ks.mu);
     if (n->refs.load() != 1 || !n->rc.empty() || n->direct_memory.load() != 0) return false;
     notify_lifetime<P>(scope_event::type::destroyed, *n);
+    if (ks.last == n) ks.last = nullptr;
     ks.table.erase(n->hash, n);
     n->~node_t<P>();
     ks.pool.deallocate(n);
@@ -1246,6 +1264,7 @@ class core<Topology, Policy, type_list<Ks...>> {
         std::lock_guard lk(ks.mu);
         if (n->refs.fetch_sub_release(1) == 1 && collectable<K>(*n)) {
           notify_lifetime<K>(scope_event::type::destroyed, *n);
+          if (ks.last == n) ks.last = nullptr;
           ks.table.erase(n->hash, n);
           n->~node_t<K>();
           ks.pool.deallocate(n);
@@ -1360,6 +1379,10 @@ class core<Topology, Policy, type_list<Ks...>> {
   /// Called under the kind's table lock.
   template <class K, class KS, class Key>
   static void bind_limit(KS& ks, node_t<K>& n, const Key& key) noexcept {
+    if (ks.overrides.empty()) {  // the usual case: no per-key limits, nothing to hash
+      n.lim.publish(&ks.lim);
+      return;
+    }
     auto it = ks.overrides.find(key);
     if (it == ks.overrides.end()) {
       n.lim.publish(&ks.lim);
@@ -1608,7 +1631,7 @@ class core<Topology, Policy, type_list<Ks...>> {
       return singleton<AK>();
     } else {
       static_assert(is_per_object<K>, "internal: a shared kind's ancestors are singletons");
-      return *static_cast<node_t<AK>*>(n.parents[std::size_t(graph::slot(index<K>, A))]);
+      return *static_cast<node_t<AK>*>(n.parents[std::size_t(slot_of<index<K>, A>)]);
     }
   }
 
@@ -1649,10 +1672,16 @@ class core<Topology, Policy, type_list<Ks...>> {
 
   template <class K, class P>
   static constexpr bool prerequisites_met(std::uint8_t s) noexcept {
-    constexpr int i = index<K>, p = index<P>;
-    for (const auto& e : graph::edges)
-      if (e.child == i && e.parent == p && e.b == bind_kind::after && !(s & (1u << graph::late_bit(i, e.q)))) return false;
-    return true;
+    // The late bits P's edges wait for, as one constant: the check is then one test at run time
+    // (a loop over the edges here was not folded by the compiler and cost a few ns per attach).
+    constexpr unsigned need = [] {
+      constexpr int i = index<K>, p = index<P>;
+      unsigned m = 0;
+      for (const auto& e : graph::edges)
+        if (e.child == i && e.parent == p && e.b == bind_kind::after) m |= 1u << graph::late_bit(i, e.q);
+      return m;
+    }();
+    return (s & need) == need;
   }
   template <class P>
   static constexpr std::string_view attached_text() noexcept {
@@ -1684,7 +1713,7 @@ class core<Topology, Policy, type_list<Ks...>> {
         err = storage_error<PK>(why);
         return false;
       }
-      n.parents[graph::slot(index<K>, P)] = pn;
+      n.parents[slot_of<index<K>, P>] = pn;
       if (fresh) created |= bit(P);
       return true;
     } else {
@@ -1737,14 +1766,22 @@ class core<Topology, Policy, type_list<Ks...>> {
     using A = typename node_t<VK>::first_kind;
     using B = typename node_t<VK>::second_kind;
     constexpr int i = index<K>;
-    auto* a = static_cast<node_t<A>*>(n.parents[graph::slot(i, index<A>)]);
-    auto* b = static_cast<node_t<B>*>(n.parents[graph::slot(i, index<B>)]);
+    auto* a = static_cast<node_t<A>*>(n.parents[slot_of<i, index<A>>]);
+    auto* b = static_cast<node_t<B>*>(n.parents[slot_of<i, index<B>>]);
     errc why{};
     auto* v = acquire_view<VK>(a, b, why);
-    n.parents[graph::slot(i, V)] = v;
+    n.parents[slot_of<i, V>] = v;
     if (v == nullptr) err = storage_error<VK>(why);
     return v != nullptr;
   }
+  /// graph::slot(I, P) as a constant. The graph's functions are constexpr, but only a constant
+  /// context makes the compiler evaluate them: clang++ 14 at -O2 called slot() and direct() at
+  /// run time (each a walk over every edge and every state of the kind), which made a stream's
+  /// lifecycle about 60 times slower than with g++. Every run-time use goes through a constant.
+  template <int I, int P>
+  static constexpr int slot_of = graph::slot(I, P);
+  template <int I>
+  static constexpr int alt_bit_of = graph::alt_bit(I);
   static constexpr mask_t view_mask() {
     mask_t m = 0;
     for (int j = 0; j < graph::n; ++j)
@@ -1761,7 +1798,7 @@ class core<Topology, Policy, type_list<Ks...>> {
       if constexpr (kind_traits<PK>::shape != kind_shape::singleton && kind_traits<PK>::shape != kind_shape::per_object) {
         if constexpr (graph::slot(i, p) >= 0) {
           if (m & bit(p)) {
-            void*& slot = n.parents[std::size_t(graph::slot(i, p))];
+            void*& slot = n.parents[std::size_t(slot_of<i, p>)];
             if (slot != nullptr) {
               release_ref<PK>(static_cast<node_t<PK>*>(slot));
               slot = nullptr;
@@ -1808,6 +1845,7 @@ class core<Topology, Policy, type_list<Ks...>> {
         n->~node_t<K>();
         ks.pool.deallocate(n);
       }
+      ks.last = nullptr;
       ks.table.clear();
     }
   }

@@ -92,7 +92,7 @@ struct storage_traits {
   /// The store of a per-object kind's nodes, or of spans (used from any thread).
   template <class Node>
   using object_store = std::conditional_t<mode == storage_mode::inline_, locked_store<static_slots<Node, capacity>, typename P::mutex>,
-                                          std::conditional_t<concurrent, heap_nodes<Node>, node_pool<Node>>>;
+                                          std::conditional_t<concurrent, sharded_pool<Node>, node_pool<Node>>>;
 
   /// How a key of type Key is stored in its node: string keys whose copy would allocate
   /// (std::string) are kept inline under static_storage; every other key as itself.
