@@ -8,6 +8,7 @@
 #include <string>
 
 #include "rcmgr/rcmgr.hpp"
+#include "support/splitmix.hpp"
 
 namespace {
 
@@ -47,14 +48,7 @@ struct node {
   rcmgr::scope_stat protocol() { return stream.protocol_scope().stat(); }
 };
 
-struct rng {
-  std::uint64_t s;
-  std::uint64_t next() {
-    std::uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
+struct rng : rcmgr_test::splitmix64 {
   std::int64_t below(std::int64_t n) { return std::int64_t(next() % std::uint64_t(n)); }
 };
 

@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "rcmgr/rcmgr.hpp"
+#include "support/splitmix.hpp"
 
 namespace {
 
@@ -74,14 +75,7 @@ const std::array<const char*, 6> peer_ids{"p0", "p1", "p2", "p3", "p4", "p5"};
 const std::array<const char*, 3> protocol_ids{"/a", "/b", "/c"};
 const std::array<const char*, 2> service_names{"s0", "s1"};
 
-struct rng {
-  std::uint64_t s;
-  std::uint64_t next() {
-    std::uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
+struct rng : rcmgr_test::splitmix64 {
   std::uint64_t below(std::uint64_t n) { return next() % n; }
 };
 
