@@ -135,7 +135,7 @@ struct gating_options {
 struct gate_ticket {
   ip_address ip;                                ///< the remote address (IPv4-mapped IPv6 unmapped)
   std::atomic<std::int64_t>* network = nullptr; ///< the network prefix counter it is counted in
-  bool subnets = false;                         ///< counted in the per-subnet table
+  detail::subnet_ref subnets{};                 ///< where the per-subnet table counted it (count 0: not)
 };
 
 /// The gate: rate limits, connection counts per subnet and network, the allowlist, and source
@@ -192,13 +192,13 @@ class gate {
     // The ticket's address is the one gated; built in place (a temporary copy of the address
     // was reloaded whole right after its bytes were stored, stalling the store buffer).
     t.network = nullptr;
-    t.subnets = false;
+    t.subnets.count = 0;
     t.ip = raw;
     if (raw.v6) t.ip = raw.unmapped();
     const ip_address& ip = t.ip;
-    // The address's subnet entry is usually not in cache: start loading it now, so the miss
-    // overlaps the clock read and the network checks below.
-    table_.prefetch(ip);
+    // The address's keys, hashed once; this also starts loading its subnet entry, usually not in
+    // cache, so the miss overlaps the clock read and the network checks below.
+    const auto probe = table_.plan(ip);
     const std::int64_t now_ns = now();
     // The network list follows the allowlist; rebuilding it allocates, so it comes first: on
     // failure nothing is taken or counted yet (this function is noexcept).
@@ -241,8 +241,7 @@ class gate {
       }
     if (!in_rate_net || cn == nullptr) {
       detail::gate_refusal why;
-      if (!table_.admit(ip, cn == nullptr, !in_rate_net, now_ns, why)) return refusal_error(why, dir);
-      t.subnets = cn == nullptr;
+      if (!table_.admit(probe, cn == nullptr, !in_rate_net, now_ns, why, t.subnets)) return refusal_error(why, dir);
     }
     if (!in_rate_net && opt_.global_rate.limited()) {
       std::lock_guard lk(global_mu_);
@@ -268,9 +267,8 @@ class gate {
 
   /// Releases what admit() counted. Idempotent on the ticket.
   void release(gate_ticket& t) noexcept {
-    if (t.subnets) table_.release(t.ip);
+    table_.release(t.ip, t.subnets);  // nothing when it was not counted there
     if (t.network != nullptr) t.network->fetch_sub(1, std::memory_order_relaxed);
-    t.subnets = false;
     t.network = nullptr;
   }
 
@@ -290,7 +288,8 @@ class gate {
     }
     if (in_net) return false;
     detail::gate_refusal why;
-    return !verify_.admit(ip, false, true, now_ns, why);
+    detail::subnet_ref counted;  // rate only: nothing is counted
+    return !verify_.admit(verify_.plan(ip), false, true, now_ns, why, counted);
   }
 
   /// Connections counted now for a subnet (at one of the configured prefix lengths) or network.

@@ -97,6 +97,15 @@ class basic_resource_manager {
   result<handle<K>> open_carrying(Data&& data, direction dir, bool use_fd)
     requires detail::openable_with<core_type, K> &&
              std::is_same_v<std::remove_cvref_t<Data>, typename detail::kind_traits<K>::carried>;
+  /// open_carrying<K> whose data is written in place: `fill(T& data) -> result<void>` runs once
+  /// the scope exists and before anything is charged (never when the manager is closed or out of
+  /// storage). When fill fails, the open fails with its error and nothing is charged; whatever
+  /// fill took it gives back itself (on_end() is not called). After a successful fill the data
+  /// behaves as with open_carrying: on_end() when the scope ends, whatever way it ends.
+  template <class K, class Fill>
+  result<handle<K>> open_filling(Fill&& fill, direction dir, bool use_fd)
+    requires detail::openable_with<core_type, K> &&
+             std::is_invocable_r_v<result<void>, Fill&, typename detail::kind_traits<K>::carried&>;
 
   /// Calls f with a reference to the singleton scope K and returns what f returns.
   template <class K, class F>
@@ -278,6 +287,17 @@ RCMGR_DETAIL_ENGINE_ENTRY auto basic_resource_manager<Topology, Policies...>::op
            std::is_same_v<std::remove_cvref_t<Data>, typename detail::kind_traits<K>::carried>
 {
   auto r = core_.template open_carrying<K>(std::forward<Data>(data), dir, use_fd);
+  if (!r) return r.error();
+  return handle<K>(core_, *r);
+}
+
+template <scope_topology Topology, class... Policies>
+template <class K, class Fill>
+RCMGR_DETAIL_ENGINE_ENTRY auto basic_resource_manager<Topology, Policies...>::open_filling(Fill&& fill, direction dir, bool use_fd) -> result<handle<K>>
+  requires detail::openable_with<core_type, K> &&
+           std::is_invocable_r_v<result<void>, Fill&, typename detail::kind_traits<K>::carried&>
+{
+  auto r = core_.template open_filling<K>(fill, dir, use_fd);
   if (!r) return r.error();
   return handle<K>(core_, *r);
 }

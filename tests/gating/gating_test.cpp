@@ -431,6 +431,74 @@ TEST_CASE("a table full of live connections refuses new subnets, naming the caus
   CHECK(g.tracked_subnets() == 0);
 }
 
+TEST_CASE("connections counted before the subnet table moved its entries are released where they are now") {
+  // A ticket remembers where its subnets' entries were; a sweep (or a full shard) rebuilds the
+  // table and moves them. Releasing such a ticket must find the entries again, not decrement
+  // whatever now sits where they were.
+  fake_clock c;
+  auto o = conns_only(c);
+  rcmgr::gate<std::mutex> g(o);
+  auto v4 = [](int i) {
+    ip_address a;
+    a.bytes = {10, std::uint8_t(i >> 8), std::uint8_t(i), 1};
+    return a;
+  };
+  auto v6 = [](int i) {  // its own /48 (so its own /56 too)
+    ip_address a = ip("2001:db8::1");
+    a.bytes[4] = std::uint8_t(i >> 8);
+    a.bytes[5] = std::uint8_t(i);
+    return a;
+  };
+  auto addr = [&](int i) { return i % 2 == 0 ? v4(i) : v6(i); };
+  auto counted = [&](const ip_address& a) {
+    return a.v6 ? g.conns_in({a.masked(56), 56}) + g.conns_in({a.masked(48), 48}) : g.conns_in({a, 32});
+  };
+  std::vector<gate_ticket> first, second;
+  for (int i = 0; i < 400; ++i) REQUIRE(add(g, addr(i), &first));
+  // end every other connection: their entries are idle now, and the sweep drops them, moving
+  // the live ones that had been placed after them
+  for (std::size_t i = 0; i < first.size(); i += 2) g.release(first[i]);
+  g.sweep();
+  // new subnets take the freed places
+  for (int i = 1000; i < 1400; ++i) REQUIRE(add(g, addr(i), &second));
+  for (std::size_t i = 1; i < first.size(); i += 2) g.release(first[i]);
+  for (int i = 0; i < 400; ++i) REQUIRE(counted(addr(i)) == 0);
+  for (int i = 1000; i < 1400; ++i) REQUIRE(counted(addr(i)) == (i % 2 == 0 ? 1 : 2));
+  // tickets released twice change nothing
+  for (auto& t : first) g.release(t);
+  for (int i = 1000; i < 1400; ++i) REQUIRE(counted(addr(i)) == (i % 2 == 0 ? 1 : 2));
+  for (auto& t : second) g.release(t);
+  for (int i = 1000; i < 1400; ++i) REQUIRE(counted(addr(i)) == 0);
+  g.sweep();
+  CHECK(g.tracked_subnets() == 0);
+}
+
+TEST_CASE("a shard rebuilt while an IPv6 connection is being counted leaves no count behind") {
+  // Small table, IPv6 addresses with their own /56 and /48: admitting one fills a shard, so the
+  // rebuild happens between counting its /56 and its /48 (the /56 entry moves during the call).
+  fake_clock c;
+  auto o = conns_only(c);
+  o.max_tracked_subnets = 16;
+  rcmgr::gate<std::mutex> g(o);
+  std::vector<gate_ticket> held;
+  for (int round = 0; round < 20; ++round) {
+    for (int i = 0; i < 300; ++i) {
+      ip_address a = ip("2001:db8::1");
+      a.bytes[4] = std::uint8_t(round);
+      a.bytes[5] = std::uint8_t(i);
+      gate_ticket t;
+      if (g.admit(a, rcmgr::direction::inbound, t)) held.push_back(t);
+      if (held.size() > 40) {  // keep the table busy: end the oldest connections
+        for (std::size_t k = 0; k < 20; ++k) g.release(held[k]);
+        held.erase(held.begin(), held.begin() + 20);
+      }
+    }
+  }
+  for (auto& t : held) g.release(t);
+  g.sweep();
+  CHECK(g.tracked_subnets() == 0);  // an entry a release missed would still count a connection
+}
+
 // ---- source address verification (TestVerifySourceAddressRateLimiter) ------------------------
 
 TEST_CASE("verify_source_address: half the subnet's connection limit unverified, then verify") {

@@ -2,6 +2,7 @@
 // text with invalid_argument naming the component.
 #include <catch2/catch.hpp>
 
+#include <cstdint>
 #include <sstream>
 #include <string>
 
@@ -104,4 +105,56 @@ TEST_CASE("allowlist entries: address, optional ipcidr, optional peer") {
   CHECK(c->network.str() == "1:2:3::/58");
   CHECK_FALSE(rcmgr::parse_allowlist_entry("/dns4/example.com"));
   CHECK_FALSE(rcmgr::parse_allowlist_entry("/ip4/1.2.3.4/ipcidr/40"));
+}
+
+TEST_CASE("the IPv4 fast path reads exactly what the general parser reads") {
+  // "/ip4/<quad>" is read eight bytes at a time; anything it does not accept goes to the general
+  // parser, which must then agree. Generated texts: valid quads and near misses (leading zeros,
+  // octets over 255, missing or extra dots, stray bytes, short and long texts).
+  std::uint64_t state = 0x9e3779b97f4a7c15ull;
+  auto next = [&] {
+    state += 0x9e3779b97f4a7c15ull;
+    std::uint64_t z = state;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  };
+  const char alphabet[] = {'0', '1', '2', '5', '9', '.', '.', '/', 'a', ':', '\0', char(0xff), '3', '4'};
+  int valid = 0, refused = 0;
+  for (int it = 0; it < 200000; ++it) {
+    std::string t;
+    if (next() % 2 != 0) {
+      for (int k = 0; k < 4; ++k) {
+        if (k != 0) t += next() % 40 != 0 ? '.' : alphabet[next() % sizeof alphabet];
+        if (next() % 12 == 0) t += '0';
+        t += std::to_string(next() % 300);
+      }
+      if (next() % 3 == 0) t += "/tcp/4001";
+      else if (next() % 6 == 0) t += alphabet[next() % sizeof alphabet];
+    } else {
+      const std::size_t len = next() % 24;
+      for (std::size_t k = 0; k < len; ++k) t += alphabet[next() % sizeof alphabet];
+    }
+    std::uint32_t fast = 0, general = 0;
+    const std::size_t got = rcmgr::detail::fast_ip4(t.data(), t.size(), fast);
+    const std::string_view quad = std::string_view(t).substr(0, t.find('/'));
+    const bool ok = rcmgr::detail::parse_ip4_word(quad, general);
+    INFO("text: " << t);
+    REQUIRE(got == (ok ? quad.size() : 0u));
+    if (ok) REQUIRE(fast == general);
+    ok ? ++valid : ++refused;
+    // and the whole parse gives the same address either way
+    auto r = parse_multiaddr("/ip4/" + t);
+    if (ok && (quad.size() == t.size() || t.substr(quad.size()) == "/tcp/4001")) {
+      REQUIRE(r);
+      REQUIRE(r->ip);
+      std::uint32_t w = 0;
+      for (int k = 0; k < 4; ++k) w = w << 8 | r->ip->bytes[std::size_t(k)];
+      REQUIRE(w == general);
+    } else if (!ok) {
+      REQUIRE_FALSE(r);
+    }
+  }
+  CHECK(valid > 20000);
+  CHECK(refused > 20000);
 }

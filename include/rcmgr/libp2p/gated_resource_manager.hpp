@@ -36,7 +36,7 @@ struct gated_connection_data {
   bool has_ip = false;
 
   void on_end() noexcept {
-    if (h != nullptr) h->release(gate, ticket);
+    if (has_ip) h->release(gate, ticket);  // without an address nothing was taken
   }
   /// The regular scopes refused: an allowlisted address retries in the allowlisted scopes, and,
   /// as in go-libp2p, no longer counts against its subnet's connection limit.
@@ -157,24 +157,23 @@ class gated_resource_manager : public basic_resource_manager<libp2p::gated_topol
   result<connection> open_connection(direction dir, bool use_fd, std::string_view endpoint) {
     rcmgr::endpoint ep;
     if (endpoint.empty()) return open_connection(dir, use_fd, ep);
-    if (error e; !detail::parse_multiaddr_into(endpoint, ep, e)) return e;
+    // No error is built unless the text is refused; then it is parsed again for the message.
+    if (!detail::parse_multiaddr_into(endpoint, ep, nullptr)) return parse_multiaddr(endpoint).error();
     return open_connection(dir, use_fd, ep);
   }
   result<connection> open_connection(direction dir, bool use_fd, const rcmgr::endpoint& ep) {
-    if (this->closed()) {  // a closed manager refuses before the gate takes a token or counts anything
-      error e;
-      e.code = errc::manager_closed;
-      e.scope = scope_name(libp2p::gated_connection_scope::name);
-      return e;
-    }
-    libp2p::gated_connection_data d;
-    d.h = &hooks_;
-    d.gate = &gate_;
-    if (ep.ip) {
-      if (auto r = gate_.admit(*ep.ip, dir, d.ticket); !r) return r.error();
-      d.has_ip = true;
-    }
-    return this->template open_carrying<libp2p::gated_connection_scope>(std::move(d), dir, use_fd);
+    // The gate writes its ticket straight into the new connection's data; the manager runs this
+    // only when it is open and has room for the scope, so a refused open takes no token.
+    auto fill = [&](libp2p::gated_connection_data& d) -> result<void> {
+      d.h = &hooks_;
+      d.gate = &gate_;
+      if (ep.ip) {
+        if (auto r = gate_.admit(*ep.ip, dir, d.ticket); !r) return r.error();
+        d.has_ip = true;
+      }
+      return {};
+    };
+    return this->template open_filling<libp2p::gated_connection_scope>(fill, dir, use_fd);
   }
 
   /// go's VerifySourceAddress, for a multiaddr ("/ip4/1.2.3.4/udp/4001/quic-v1") or an address.
