@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "rcmgr/detail/core_observation.hpp"
 #include "rcmgr/detail/counters.hpp"
 #include "rcmgr/detail/key_check.hpp"
 #include "rcmgr/detail/key_ops.hpp"
@@ -50,7 +51,10 @@ template <class Topology, class Policy, class KL = typename Topology::kind_list>
 class core;
 
 template <class Topology, class Policy, class... Ks>
-class core<Topology, Policy, type_list<Ks...>> {
+class core<Topology, Policy, type_list<Ks...>>
+    : public core_observation<core<Topology, Policy, type_list<Ks...>>, Topology, Policy, Ks...> {
+  friend class core_observation<core, Topology, Policy, Ks...>;
+
  public:
   using policy = Policy;
   using graph = typename Topology::graph_type;
@@ -191,7 +195,7 @@ class core<Topology, Policy, type_list<Ks...>> {
     e.attempted = why.attempted;
     e.limit_value = why.limit_value;
     e.scope = name_of<K>(n);
-    if constexpr (observing) refusal_usage() = n.rc.stat();  // for the refusal's event
+    if constexpr (observing) this->refusal_usage() = n.rc.stat();  // for the refusal's event
     return e;
   }
   template <class K>
@@ -303,8 +307,8 @@ class core<Topology, Policy, type_list<Ks...>> {
       scope_event ev{r ? scope_event::type::reserved : scope_event::type::reserve_refused, name_of<K>(n)};
       ev.memory = size;
       ev.prio = prio;
-      if (!r) refused(ev, r.error());
-      describe<K>(ev, n);
+      if (!r) this->refused(ev, r.error());
+      this->template describe<K>(ev, n);
       observer_.on_event(ev);
       }
     }
@@ -337,7 +341,7 @@ class core<Topology, Policy, type_list<Ks...>> {
     if constexpr (notifies<K>(scope_event::type::released)) {
       scope_event ev{scope_event::type::released, name_of<K>(n)};
       ev.memory = take;
-      describe<K>(ev, n);
+      this->template describe<K>(ev, n);
       observer_.on_event(ev);
     }
   }
@@ -421,7 +425,7 @@ class core<Topology, Policy, type_list<Ks...>> {
         // the data was never stored: let it release what it holds (a gated connection's ticket)
         if constexpr (requires { (args.data->on_end(), ...); }) (args.data->on_end(), ...);
       }
-      notify_open<K>(&e, nullptr, dir, use_fd);
+      this->template notify_open<K>(&e, nullptr, dir, use_fd);
       return e;
     }
     // A node carrying data is default-initialized (every member has an initializer):
@@ -462,7 +466,7 @@ class core<Topology, Policy, type_list<Ks...>> {
       unbind<K>(*n, 0);
       if constexpr (carrying) carried_end<K>(*n);
       destroy_object<K>(n);
-      notify_open<K>(&bind_err, nullptr, dir, use_fd);
+      this->template notify_open<K>(&bind_err, nullptr, dir, use_fd);
       return bind_err;
     }
     constexpr resource_set acc = kind_traits<K>::accounted;
@@ -484,39 +488,17 @@ class core<Topology, Policy, type_list<Ks...>> {
         }
       }
       if (!r) {
-        notify_open<K>(&r.error(), n, dir, use_fd);  // while bound: the event's path reads the scopes that refused
+        this->template notify_open<K>(&r.error(), n, dir, use_fd);  // while bound: the event's path reads the scopes that refused
         unbind<K>(*n, 0);
         if constexpr (carrying) carried_end<K>(*n);
         destroy_object<K>(n);
         return r.error();
       }
     }
-    notify_open<K>(nullptr, n, dir, use_fd);
+    this->template notify_open<K>(nullptr, n, dir, use_fd);
     return n;
   }
 
-  template <class K>
-  void notify_open(const error* err, node_t<K>* n, direction dir, bool use_fd) {
-    if constexpr (notifies<K>(scope_event::type::opened) || notifies<K>(scope_event::type::open_refused)) {
-      if (!(err == nullptr ? notifies<K>(scope_event::type::opened) : notifies<K>(scope_event::type::open_refused))) return;
-      scope_event ev{err == nullptr ? scope_event::type::opened : scope_event::type::open_refused,
-                     scope_name(kind_traits<K>::name)};
-      ev.dir = dir;
-      ev.fd = use_fd;
-      limit l;
-      if (n != nullptr) {
-        describe<K>(ev, *n);
-        describe_limit<K>(ev, *n, l);
-      }
-      if (err != nullptr) {
-        refused(ev, *err);
-        ev.object = nullptr;  // a refused scope never existed for the caller
-      }
-      observer_.on_event(ev);
-    } else {
-      (void)err, (void)n, (void)dir, (void)use_fd;
-    }
-  }
 
   /// set<P>(key) on a per-object node: attach a late parent and move the node's usage.
   template <class K, class P, class... Key>
@@ -532,15 +514,15 @@ class core<Topology, Policy, type_list<Ks...>> {
     if constexpr (notifies<K>(scope_event::type::attached) || notifies<K>(scope_event::type::attach_refused)) {
       if (!(r ? notifies<K>(scope_event::type::attached) : notifies<K>(scope_event::type::attach_refused))) return r;
       scope_event ev{r ? scope_event::type::attached : scope_event::type::attach_refused, name_of<K>(n)};
-      describe<K>(ev, n);
-      if (r) ev.before = path_of<K>(n, state_before);
+      this->template describe<K>(ev, n);
+      if (r) ev.before = this->template path_of<K>(n, state_before);
       if constexpr (keyed) {
         std::string buf;
         ev.parent = scope_name(kind_traits<P>::name, key_text(key...,  buf));
       } else {
         ev.parent = scope_name(kind_traits<P>::name);
       }
-      if (!r) refused(ev, r.error());
+      if (!r) this->refused(ev, r.error());
       observer_.on_event(ev);
     }
     return r;
@@ -648,7 +630,7 @@ class core<Topology, Policy, type_list<Ks...>> {
     if constexpr (notifies<K>(scope_event::type::ended)) {
       scope_event ev{scope_event::type::ended, name_of<K>(n)};
       ev.released = n.rc.stat();
-      describe<K>(ev, n);
+      this->template describe<K>(ev, n);
       observer_.on_event(ev);
     }
     if constexpr (kind_traits<K>::is_span) {
@@ -697,140 +679,14 @@ class core<Topology, Policy, type_list<Ks...>> {
     add_ref<O>(&owner);
     if constexpr (notifies<O>(scope_event::type::span_begun)) {
       scope_event ev{scope_event::type::span_begun, name_of<O>(owner)};
-      describe<S>(ev, *n);
+      this->template describe<S>(ev, *n);
       limit l;
-      describe_limit<S>(ev, *n, l);
+      this->template describe_limit<S>(ev, *n, l);
       observer_.on_event(ev);
     }
     return n;
   }
 
-  // ---- observation: what observers may read about a node (compiled only when observing) ----
-
-  /// Fills the event's object, usage and path from node n.
-  template <class K>
-  void describe(scope_event& ev, node_t<K>& n) const noexcept {
-    if constexpr (is_per_object<K>) ev.object = &n;
-    ev.usage = n.rc.stat();
-    std::uint8_t st = 0;
-    if constexpr (is_per_object<K> && !kind_traits<K>::is_span) st = n.state;
-    ev.path = path_of<K>(n, st);
-    if constexpr (kind_traits<K>::is_span) {
-      if (root_usage<K>(n, ev.owner_usage)) ev.owner_kind = kind_traits<typename live_kind<K>::type>::name;
-    }
-  }
-  /// The usage of the scope at the root of a span's owner chain; false when a scope on the chain has ended.
-  template <class K>
-  static bool root_usage(const node_t<K>& n, scope_stat& out) noexcept {
-    if constexpr (kind_traits<K>::is_span) {
-      return !n.done && n.owner != nullptr && root_usage<typename K::owner>(*n.owner, out);
-    } else {
-      if constexpr (is_per_object<K>) {
-        if (n.done || owner_chain_ended<K>(n)) return false;
-      }
-      out = n.rc.stat();
-      return true;
-    }
-  }
-  /// Points the event at node n's limit, kept in `l` (a span's is its owner's, as in go-libp2p).
-  template <class K>
-  void describe_limit(scope_event& ev, const node_t<K>& n, limit& l) const noexcept {
-    if constexpr (kind_traits<K>::is_span) {
-      describe_limit<typename K::owner>(ev, *n.owner, l);
-    } else {
-      const auto& s = limit_of<K>(n);
-      l = limit{s.stream_limit(direction::inbound), s.stream_limit(direction::outbound), s.stream_total_limit(),
-                s.conn_limit(direction::inbound),   s.conn_limit(direction::outbound),   s.conn_total_limit(),
-                s.fd_limit(),                       s.memory_limit()};
-      ev.lim = &l;
-      ev.accounted = kind_traits<K>::accounted;
-    }
-  }
-  /// A refusal's error, and for a limit's refusal the refusing scope's usage (see limit_error).
-  void refused(scope_event& ev, const error& err) const noexcept {
-    ev.err = &err;
-    if constexpr (observing) {
-      if (err.code == errc::limit_exceeded) ev.refuser_usage = refusal_usage();
-    }
-  }
-  /// Where limit_error leaves the refusing scope's usage for the event that follows on this thread.
-  scope_stat& refusal_usage() const noexcept {
-    if constexpr (Policy::concurrent) {
-      static thread_local scope_stat last;
-      return last;
-    } else {
-      return refusal_usage_;
-    }
-  }
-  /// Tells the observer that keyed or view node n was created, or is about to be destroyed.
-  /// Called under the kind's table lock, so that the events of one key come in order.
-  template <class K>
-  void notify_lifetime(scope_event::type t, node_t<K>& n) noexcept {
-    if constexpr (notifies<K>(scope_event::type::created) || notifies<K>(scope_event::type::destroyed)) {
-      if (!(t == scope_event::type::created ? notifies<K>(scope_event::type::created)
-                                            : notifies<K>(scope_event::type::destroyed)))
-        return;
-      scope_event ev{t, name_of<K>(n)};
-      describe<K>(ev, n);
-      limit l;
-      if (t == scope_event::type::created) describe_limit<K>(ev, n, l);
-      observer_.on_event(ev);
-    } else {
-      (void)t, (void)n;
-    }
-  }
-  template <class K>
-  scope_path path_of(const node_t<K>& n, std::uint8_t st) const noexcept {
-    return scope_path{this, &n, st, &visit_path<K>};
-  }
-  template <class K>
-  static void visit_path(const void* c, const void* node, std::uint8_t st, scope_path::callback cb, void* ctx) {
-    auto& self = *const_cast<core*>(static_cast<const core*>(c));
-    self.template visit_node<K>(*const_cast<node_t<K>*>(static_cast<const node_t<K>*>(node)), st, cb, ctx);
-  }
-  /// Calls cb for n and everything n is charged to in state st. Stops at an ended scope: its
-  /// parents are no longer bound.
-  template <class K>
-  void visit_node(node_t<K>& n, std::uint8_t st, scope_path::callback cb, void* ctx) {
-    const void* object = nullptr;
-    if constexpr (is_per_object<K>) object = &n;
-    cb(ctx, name_of<K>(n), n.rc.stat(), object);
-    if constexpr (kind_traits<K>::is_span) {
-      using O = typename K::owner;
-      if (n.done || n.owner == nullptr || n.owner->done) return;
-      std::uint8_t ost = 0;
-      if constexpr (is_per_object<O> && !kind_traits<O>::is_span) ost = n.owner->state;
-      visit_node<O>(*n.owner, ost, cb, ctx);
-    } else if constexpr (is_per_object<K>) {
-      if (n.done) return;
-      if constexpr (node_t<K>::owner_index >= 0) {
-        if (owner_chain_ended<K>(n)) return;
-        using O = typename node_t<K>::owner_kind;
-        visit_node<O>(*n.owner, n.owner->state, cb, ctx);
-      }
-      dispatch_state<K>(st, [&](auto s) {
-        visit_mask<K, graph::flat(index<K>, decltype(s)::value)>(n, cb, ctx);
-        return 0;
-      });
-    } else {
-      visit_mask<K, graph::static_closure(index<K>)>(n, cb, ctx);
-    }
-  }
-  template <class K, mask_t M>
-  void visit_mask(node_t<K>& n, scope_path::callback cb, void* ctx) {
-    [[maybe_unused]] constexpr auto idx = graph::template ordered<M>();
-    [&]<std::size_t... J>(std::index_sequence<J...>) {
-      (visit_one<K, idx[J]>(n, cb, ctx), ...);
-    }(std::make_index_sequence<idx.size()>{});
-  }
-  template <class K, int A>
-  void visit_one(node_t<K>& n, scope_path::callback cb, void* ctx) {
-    if constexpr (kind_traits<kind_at<A>>::shape != kind_shape::singleton) {
-      if (n.parents[std::size_t(slot_of<index<K>, A>)] == nullptr) return;  // unbound since
-    }
-    auto& p = instance<K, A>(n);
-    cb(ctx, name_of<kind_at<A>>(p), p.rc.stat(), nullptr);
-  }
 
   // ---- references to shared and per-object nodes ----
   template <class K>
@@ -922,7 +778,7 @@ class core<Topology, Policy, type_list<Ks...>> {
         ks.table.insert(h, n);
         if constexpr (lifetime_retains<K>::value) ks.last = n;
         if (created != nullptr) *created = true;
-        notify_lifetime<K>(scope_event::type::created, *n);
+        this->template notify_lifetime<K>(scope_event::type::created, *n);
       }
       n->refs.fetch_add(1);
       return n;
@@ -941,7 +797,7 @@ class core<Topology, Policy, type_list<Ks...>> {
     auto& ks = state<P>();
     std::lock_guard lk(ks.mu);
     if (n->refs.load() != 1 || !n->rc.empty() || n->direct_memory.load() != 0) return false;
-    notify_lifetime<P>(scope_event::type::destroyed, *n);
+    this->template notify_lifetime<P>(scope_event::type::destroyed, *n);
     if (ks.last == n) ks.last = nullptr;
     ks.table.erase(n->hash, n);
     n->~node_t<P>();
@@ -991,7 +847,7 @@ class core<Topology, Policy, type_list<Ks...>> {
       add_ref<typename node_t<V>::second_kind>(b);
       if constexpr (!kind_traits<V>::constant_limit) bind_limit<V>(ks, *n, a->key);
       ks.table.insert(h, n);
-      notify_lifetime<V>(scope_event::type::created, *n);
+      this->template notify_lifetime<V>(scope_event::type::created, *n);
     }
     n->refs.fetch_add(1);
     return n;
@@ -1020,7 +876,7 @@ class core<Topology, Policy, type_list<Ks...>> {
           if (n->refs.fetch_sub_release(1) == 1 && collectable<K>(*n)) {
             a = n->a;
             b = n->b;
-            notify_lifetime<K>(scope_event::type::destroyed, *n);
+            this->template notify_lifetime<K>(scope_event::type::destroyed, *n);
             ks.table.erase(n->hash, n);
             n->~node_t<K>();
             ks.pool.deallocate(n);
@@ -1033,7 +889,7 @@ class core<Topology, Policy, type_list<Ks...>> {
       } else {
         std::lock_guard lk(ks.mu);
         if (n->refs.fetch_sub_release(1) == 1 && collectable<K>(*n)) {
-          notify_lifetime<K>(scope_event::type::destroyed, *n);
+          this->template notify_lifetime<K>(scope_event::type::destroyed, *n);
           if (ks.last == n) ks.last = nullptr;
           ks.table.erase(n->hash, n);
           n->~node_t<K>();
