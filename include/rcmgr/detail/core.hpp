@@ -23,6 +23,7 @@
 
 #include "rcmgr/detail/core_limits.hpp"
 #include "rcmgr/detail/core_observation.hpp"
+#include "rcmgr/detail/core_tables.hpp"
 #include "rcmgr/detail/counters.hpp"
 #include "rcmgr/detail/key_check.hpp"
 #include "rcmgr/detail/key_ops.hpp"
@@ -54,9 +55,11 @@ class core;
 template <class Topology, class Policy, class... Ks>
 class core<Topology, Policy, type_list<Ks...>>
     : public core_observation<core<Topology, Policy, type_list<Ks...>>, Topology, Policy, Ks...>,
-      public core_limits<core<Topology, Policy, type_list<Ks...>>, Topology, Policy, Ks...> {
+      public core_limits<core<Topology, Policy, type_list<Ks...>>, Topology, Policy, Ks...>,
+      public core_tables<core<Topology, Policy, type_list<Ks...>>, Topology, Policy, Ks...> {
   friend class core_observation<core, Topology, Policy, Ks...>;
   friend class core_limits<core, Topology, Policy, Ks...>;
+  friend class core_tables<core, Topology, Policy, Ks...>;
 
  public:
   using policy = Policy;
@@ -115,7 +118,7 @@ class core<Topology, Policy, type_list<Ks...>>
     });
     // Free what the tables still hold: scopes pinned by memory nobody released, or by handles
     // that outlive the manager (a caller bug; such handles must not be used afterwards).
-    (destroy_table<Ks>(), ...);
+    (this->template destroy_table<Ks>(), ...);
   }
 
   // ---- live handles and references (counted in debug builds only) ----
@@ -464,7 +467,7 @@ class core<Topology, Policy, type_list<Ks...>>
     if (!bound) {
       if (is_storage_error(bind_err.code)) {
         unbind_mask<K>(*n, view_mask());
-        discard_created_parents<K>(*n, created);
+        this->template discard_created_parents<K>(*n, created);
       }
       unbind<K>(*n, 0);
       if constexpr (carrying) carried_end<K>(*n);
@@ -501,7 +504,6 @@ class core<Topology, Policy, type_list<Ks...>>
     this->template notify_open<K>(nullptr, n, dir, use_fd);
     return n;
   }
-
 
   /// set<P>(key) on a per-object node: attach a late parent and move the node's usage.
   template <class K, class P, class... Key>
@@ -559,7 +561,7 @@ class core<Topology, Policy, type_list<Ks...>>
         if constexpr (keyed) {
           errc why{};
           bool fresh = false;
-          auto* pn = acquire<P>(key..., why, &fresh);
+          auto* pn = this->template acquire<P>(key..., why, &fresh);
           if (pn == nullptr) return storage_error<P>(why);
           n.parents[slot_of<i, p>] = pn;
           created = fresh ? bit(p) : 0;
@@ -567,7 +569,7 @@ class core<Topology, Policy, type_list<Ks...>>
         if (error full; !bind_views<K, S, S2>(n, full)) {
           // Out of storage: undo everything, including a retained scope this call created.
           unbind_mask<K>(n, gained & view_mask());
-          discard_created_parents<K>(n, created);
+          this->template discard_created_parents<K>(n, created);
           unbind_mask<K>(n, gained);
           return full;
         }
@@ -690,7 +692,6 @@ class core<Topology, Policy, type_list<Ks...>>
     return n;
   }
 
-
   // ---- references to shared and per-object nodes ----
   template <class K>
   void add_ref(node_t<K>* n) noexcept {
@@ -699,280 +700,12 @@ class core<Topology, Policy, type_list<Ks...>>
   template <class K>
   void release_owner(node_t<K>* n) noexcept {
     if constexpr (is_per_object<K>) release_object<K>(n);
-    else release_ref<K>(n);
-  }
-
-  /// The keyed hash of a key: SipHash-1-3 under this manager's secret key, over the text of a
-  /// string-like key, and over std::hash's value for any other key type (so two keys with equal
-  /// std::hash values collide here too: see docs/guarantees.md).
-  template <class Key>
-  std::uint64_t key_hash(const Key& key) const noexcept {
-    if constexpr (string_like<Key>) {
-      return siphash13(seed_, std::string_view(key));
-    } else {
-      const std::size_t h = std::hash<Key>{}(key);
-      return siphash13(seed_, &h, sizeof h);
-    }
-  }
-
-  /// Finds or creates the keyed scope for `key`, with a reference the caller must release.
-  /// Returns nullptr, changing nothing, when the kind's table is full (why = too_many_scopes),
-  /// an allocation failed (out_of_memory), or the key is longer than the storage policy keeps
-  /// inline (invalid_argument).
-  template <class K, class Key>
-  node_t<K>* acquire(const Key& key, errc& why, bool* created = nullptr) {
-    static_assert(kind_traits<K>::shape == kind_shape::keyed);
-    using public_key = typename key_of<K>::type;
-    if constexpr (!std::is_same_v<Key, public_key> &&
-                  (!string_like<Key> || !string_like<public_key> || std::is_trivially_copyable_v<public_key>)) {
-      // Hash and compare what the table stores: the kind's key type built from the argument
-      // (a peer_id from text, std::hash of the key type rather than of the argument's type).
-      // Only text for a std::string key is used as it is: its copy would allocate, and the
-      // string stores the text exactly.
-      return acquire<K>(public_key(key), why, created);
-    } else {
-      using st = storage_traits<Policy>;
-      if constexpr (st::template length_checked<public_key>) {
-        if (std::string_view(key).size() > st::policy::key_capacity) {
-          why = errc::invalid_argument;
-          return nullptr;
-        }
-      }
-      auto& ks = state<K>();
-      if constexpr (lifetime_retains<K>::value) {
-        // A retained kind has few keys, looked up by every stream: try the last one first.
-        std::lock_guard lk(ks.mu);
-        if (node_t<K>* m = ks.last; m != nullptr && keys_equal(m->key, key)) {
-          m->refs.fetch_add(1);
-          return m;
-        }
-      }
-      const std::uint64_t h = key_hash(key);
-      std::lock_guard lk(ks.mu);
-      node_t<K>* n = ks.table.find(h, [&](const node_t<K>& x) { return keys_equal(x.key, key); });
-      if constexpr (lifetime_retains<K>::value) ks.last = n;
-      if (n == nullptr) {
-        if (ks.table.size() >= table_capacity) {
-          why = errc::too_many_scopes;
-          return nullptr;
-        }
-        void* mem = ks.table.reserve_one() ? ks.pool.allocate() : nullptr;
-        if (mem == nullptr) {
-          why = store_exhausted == errc::too_many_scopes ? errc::too_many_scopes : errc::out_of_memory;
-          return nullptr;
-        }
-#if defined(__cpp_exceptions)
-        // Copying the key may allocate (a std::string longer than its inline buffer): a failure
-        // there is out of memory like any other, and leaves nothing behind.
-        try {
-          n = ::new (mem) node_t<K>(key, h);
-        } catch (const std::bad_alloc&) {
-          ks.pool.deallocate(mem);
-          why = errc::out_of_memory;
-          return nullptr;
-        } catch (...) {
-          ks.pool.deallocate(mem);
-          throw;
-        }
-#else
-        n = ::new (mem) node_t<K>(key, h);
-#endif
-        if constexpr (!kind_traits<K>::constant_limit) this->template bind_limit<K>(ks, *n, n->key);
-        ks.table.insert(h, n);
-        if constexpr (lifetime_retains<K>::value) ks.last = n;
-        if (created != nullptr) *created = true;
-        this->template notify_lifetime<K>(scope_event::type::created, *n);
-      }
-      n->refs.fetch_add(1);
-      return n;
-    }
+    else this->template release_ref<K>(n);
   }
 
   static constexpr bool is_storage_error(errc e) noexcept {
     return e == errc::out_of_memory || e == errc::too_many_scopes || e == errc::invalid_argument;
   }
-  /// Undoes the creation of a retained keyed scope (a protocol, a service) by an operation that
-  /// then failed for want of storage, so that the failure leaves nothing behind: removes it when
-  /// the caller's reference is the only one and it holds nothing. Collected kinds (peers) need
-  /// no help: dropping the reference collects them. True when removed (with the reference).
-  template <class P>
-  bool discard_created(node_t<P>* n) noexcept {
-    auto& ks = state<P>();
-    std::lock_guard lk(ks.mu);
-    if (n->refs.load() != 1 || !n->rc.empty() || n->direct_memory.load() != 0) return false;
-    this->template notify_lifetime<P>(scope_event::type::destroyed, *n);
-    if (ks.last == n) ks.last = nullptr;
-    ks.table.erase(n->hash, n);
-    n->~node_t<P>();
-    ks.pool.deallocate(n);
-    return true;
-  }
-  template <class K>
-  void discard_created_parents(node_t<K>& n, mask_t created) noexcept {
-    auto one = [&]<class PK>(std::type_identity<PK>) {
-      if constexpr (kind_traits<PK>::shape == kind_shape::keyed && lifetime_retains<PK>::value && is_per_object<K> &&
-                    !kind_traits<K>::is_span) {
-        constexpr int s = graph::slot(index<K>, index<PK>);
-        if constexpr (s >= 0) {
-          void*& slot = n.parents[std::size_t(s)];
-          if ((created & bit(index<PK>)) && slot != nullptr && discard_created<PK>(static_cast<node_t<PK>*>(slot))) slot = nullptr;
-        }
-      }
-    };
-    (void)one;
-    (void)created;
-    (one(std::type_identity<Ks>{}), ...);
-  }
-
-  /// Finds or creates the view scope of (a, b); the caller holds references to a and b.
-  /// Returns nullptr, changing nothing, when the table is full or an allocation failed.
-  template <class V>
-  node_t<V>* acquire_view(node_t<typename node_t<V>::first_kind>* a, node_t<typename node_t<V>::second_kind>* b,
-                          errc& why) {
-    // a's and b's hashes are keyed already; an odd multiplier keeps the map from b's hash to
-    // the view's hash one-to-one for a given a (and the other way round).
-    const std::uint64_t h = a->hash ^ (b->hash * 0x9e3779b97f4a7c15ull);
-    auto& ks = state<V>();
-    std::lock_guard lk(ks.mu);
-    node_t<V>* n = ks.table.find(h, [&](const node_t<V>& x) { return x.a == a && x.b == b; });
-    if (n == nullptr) {
-      if (ks.table.size() >= table_capacity) {
-        why = errc::too_many_scopes;
-        return nullptr;
-      }
-      void* mem = ks.table.reserve_one() ? ks.pool.allocate() : nullptr;
-      if (mem == nullptr) {
-        why = store_exhausted == errc::too_many_scopes ? errc::too_many_scopes : errc::out_of_memory;
-        return nullptr;
-      }
-      n = ::new (mem) node_t<V>(a, b, h);
-      add_ref<typename node_t<V>::first_kind>(a);
-      add_ref<typename node_t<V>::second_kind>(b);
-      if constexpr (!kind_traits<V>::constant_limit) this->template bind_limit<V>(ks, *n, a->key);
-      ks.table.insert(h, n);
-      this->template notify_lifetime<V>(scope_event::type::created, *n);
-    }
-    n->refs.fetch_add(1);
-    return n;
-  }
-
-  /// Drops a reference to a keyed or view node, collecting it if it is idle. The decrement to
-  /// zero happens under the table lock, so a concurrent lookup either sees the node with a
-  /// reference or does not find it. A view's references to its components are dropped after
-  /// the view's lock is released (no table lock is ever held while taking another).
-  template <class K>
-  void release_ref(node_t<K>* n) noexcept {
-    if constexpr (kind_traits<K>::shape == kind_shape::singleton) {
-      (void)n;
-    } else {
-      std::uint32_t r = n->refs.load();
-      // Not the last reference: a release decrement, so that whoever drops the last one (with
-      // acquire) sees every counter update made under this one before it tests and frees the node.
-      while (r > 1)
-        if (n->refs.compare_exchange_release(r, r - 1)) return;
-      auto& ks = state<K>();
-      if constexpr (kind_traits<K>::shape == kind_shape::view) {
-        node_t<typename node_t<K>::first_kind>* a = nullptr;
-        node_t<typename node_t<K>::second_kind>* b = nullptr;
-        {
-          std::lock_guard lk(ks.mu);
-          if (n->refs.fetch_sub_release(1) == 1 && collectable<K>(*n)) {
-            a = n->a;
-            b = n->b;
-            this->template notify_lifetime<K>(scope_event::type::destroyed, *n);
-            ks.table.erase(n->hash, n);
-            n->~node_t<K>();
-            ks.pool.deallocate(n);
-          }
-        }
-        if (a != nullptr) {
-          release_ref<typename node_t<K>::first_kind>(a);
-          release_ref<typename node_t<K>::second_kind>(b);
-        }
-      } else {
-        std::lock_guard lk(ks.mu);
-        if (n->refs.fetch_sub_release(1) == 1 && collectable<K>(*n)) {
-          this->template notify_lifetime<K>(scope_event::type::destroyed, *n);
-          if (ks.last == n) ks.last = nullptr;
-          ks.table.erase(n->hash, n);
-          n->~node_t<K>();
-          ks.pool.deallocate(n);
-        }
-      }
-    }
-  }
-
-  template <class K>
-  bool collectable(const node_t<K>& n) const noexcept {
-    if constexpr (lifetime_retains<K>::value) return false;
-    else return n.rc.empty() && n.direct_memory.load() == 0;
-  }
-
-
-  // ---- introspection ----
-  template <class K>
-  auto list() const {
-    static_assert(kind_traits<K>::shape == kind_shape::keyed || kind_traits<K>::shape == kind_shape::view,
-                  "list<K>: only keyed and view kinds have many instances to list");
-    const auto& ks = state<K>();
-    std::lock_guard lk(ks.mu);
-    if constexpr (kind_traits<K>::shape == kind_shape::keyed) {
-      std::vector<std::pair<typename key_of<K>::type, scope_stat>> out;
-      out.reserve(ks.table.size());
-      for (const auto* n : ks.table) out.emplace_back(typename key_of<K>::type(n->key), n->rc.stat());
-      return out;
-    } else {
-      using A = typename node_t<K>::first_kind;
-      using B = typename node_t<K>::second_kind;
-      std::vector<std::pair<std::pair<typename key_of<A>::type, typename key_of<B>::type>, scope_stat>> out;
-      out.reserve(ks.table.size());
-      for (const auto* n : ks.table)
-        out.push_back({{typename key_of<A>::type(n->a->key), typename key_of<B>::type(n->b->key)}, n->rc.stat()});
-      return out;
-    }
-  }
-
-  /// Usage of the live keyed scope of `key`, or nothing when there is none. Creates nothing.
-  template <class K, class Key>
-  std::optional<scope_stat> find_stat(const Key& key) const {
-    static_assert(kind_traits<K>::shape == kind_shape::keyed, "stat<K>(key): only keyed kinds have keys");
-    using public_key = typename key_of<K>::type;
-    if constexpr (!string_like<Key> && !std::is_same_v<Key, public_key>) {
-      return find_stat<K>(public_key(key));  // hash what the table stores, as acquire() does
-    } else {
-      using st = storage_traits<Policy>;
-      if constexpr (st::template length_checked<public_key>) {
-        if (std::string_view(key).size() > st::policy::key_capacity) return std::nullopt;  // never stored
-      }
-      const std::uint64_t h = key_hash(key);
-      const auto& ks = state<K>();
-      std::lock_guard lk(ks.mu);
-      const node_t<K>* n = ks.table.find(h, [&](const node_t<K>& x) { return keys_equal(x.key, key); });
-      if (n == nullptr) return std::nullopt;
-      return n->rc.stat();
-    }
-  }
-
-  template <class K>
-  std::size_t live_count() const {
-    const auto& ks = state<K>();
-    std::lock_guard lk(ks.mu);
-    return ks.table.size();
-  }
-
-  // ---- storage ----
-  /// Returns the free nodes of every pool to the heap and shrinks every table to its contents.
-  void trim() noexcept { (trim_kind<Ks>(), ...), span_store_.trim(); }
-  detail::storage_stats storage_stats() const noexcept {
-    detail::storage_stats out;
-    (add_stats<Ks>(out), ...);
-    const pool_stats sp = span_store_.stats();
-    out.nodes_live += sp.live;
-    out.nodes_cached += sp.cached;
-    out.heap_bytes += sp.heap_bytes;
-    return out;
-  }
-
   // ---- manager state ----
   void close() noexcept { closed_.store(true); }
   bool closed() const noexcept { return closed_.load(); }
@@ -1160,7 +893,7 @@ class core<Topology, Policy, type_list<Ks...>>
       }
       errc why{};
       bool fresh = false;
-      auto* pn = acquire<PK>(arg, why, &fresh);
+      auto* pn = this->template acquire<PK>(arg, why, &fresh);
       if (pn == nullptr) {
         err = storage_error<PK>(why);
         return false;
@@ -1221,7 +954,7 @@ class core<Topology, Policy, type_list<Ks...>>
     auto* a = static_cast<node_t<A>*>(n.parents[slot_of<i, index<A>>]);
     auto* b = static_cast<node_t<B>*>(n.parents[slot_of<i, index<B>>]);
     errc why{};
-    auto* v = acquire_view<VK>(a, b, why);
+    auto* v = this->template acquire_view<VK>(a, b, why);
     n.parents[slot_of<i, V>] = v;
     if (v == nullptr) err = storage_error<VK>(why);
     return v != nullptr;
@@ -1252,7 +985,7 @@ class core<Topology, Policy, type_list<Ks...>>
           if (m & bit(p)) {
             void*& slot = n.parents[std::size_t(slot_of<i, p>)];
             if (slot != nullptr) {
-              release_ref<PK>(static_cast<node_t<PK>*>(slot));
+              this->template release_ref<PK>(static_cast<node_t<PK>*>(slot));
               slot = nullptr;
             }
           }
@@ -1288,46 +1021,6 @@ class core<Topology, Policy, type_list<Ks...>>
   void destroy_object(node_t<K>* n) noexcept {
     n->~node_t<K>();
     object_store<K>().deallocate(n);
-  }
-  template <class K>
-  void destroy_table() noexcept {
-    if constexpr (kind_traits<K>::shape == kind_shape::keyed || kind_traits<K>::shape == kind_shape::view) {
-      auto& ks = state<K>();
-      for (auto* n : ks.table) {
-        n->~node_t<K>();
-        ks.pool.deallocate(n);
-      }
-      ks.last = nullptr;
-      ks.table.clear();
-    }
-  }
-  template <class K>
-  void trim_kind() noexcept {
-    if constexpr (kind_traits<K>::shape == kind_shape::keyed || kind_traits<K>::shape == kind_shape::view) {
-      auto& ks = state<K>();
-      std::lock_guard lk(ks.mu);
-      ks.pool.trim();
-      ks.table.shrink();
-    } else if constexpr (is_per_object<K> && !kind_traits<K>::is_span) {
-      object_store<K>().trim();
-    }
-  }
-  template <class K>
-  void add_stats(detail::storage_stats& out) const noexcept {
-    auto add = [&](const pool_stats& p) {
-      out.nodes_live += p.live;
-      out.nodes_cached += p.cached;
-      out.heap_bytes += p.heap_bytes;
-    };
-    if constexpr (kind_traits<K>::shape == kind_shape::keyed || kind_traits<K>::shape == kind_shape::view) {
-      const auto& ks = state<K>();
-      std::lock_guard lk(ks.mu);
-      add(ks.pool.stats());
-      out.heap_bytes += ks.table.heap_bytes();
-      out.table_slots += ks.table.capacity();
-    } else if constexpr (is_per_object<K> && !kind_traits<K>::is_span) {
-      add(std::get<std::size_t(index<K>)>(object_stores_).stats());
-    }
   }
 
   /// The layout of every span node (spans of any owner differ only in their owner's type).
