@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "rcmgr/detail/core_binding.hpp"
 #include "rcmgr/detail/core_limits.hpp"
 #include "rcmgr/detail/core_observation.hpp"
 #include "rcmgr/detail/core_tables.hpp"
@@ -56,10 +57,12 @@ template <class Topology, class Policy, class... Ks>
 class core<Topology, Policy, type_list<Ks...>>
     : public core_observation<core<Topology, Policy, type_list<Ks...>>, Topology, Policy, Ks...>,
       public core_limits<core<Topology, Policy, type_list<Ks...>>, Topology, Policy, Ks...>,
-      public core_tables<core<Topology, Policy, type_list<Ks...>>, Topology, Policy, Ks...> {
+      public core_tables<core<Topology, Policy, type_list<Ks...>>, Topology, Policy, Ks...>,
+      public core_binding<core<Topology, Policy, type_list<Ks...>>, Topology, Policy, Ks...> {
   friend class core_observation<core, Topology, Policy, Ks...>;
   friend class core_limits<core, Topology, Policy, Ks...>;
   friend class core_tables<core, Topology, Policy, Ks...>;
+  friend class core_binding<core, Topology, Policy, Ks...>;
 
  public:
   using policy = Policy;
@@ -445,8 +448,8 @@ class core<Topology, Policy, type_list<Ks...>>
     error bind_err;
     mask_t created = 0;  // keyed parents this call created
 #ifdef RCMGR_DETAIL_WITHOUT_SCOPE_HOOKS
-    bool bound = bind_open_parents<K>(*n, bind_err, created, std::make_index_sequence<parents.size()>{},
-                                      std::forward<Args>(args)...);
+    bool bound = this->template bind_open_parents<K>(*n, bind_err, created, std::make_index_sequence<parents.size()>{},
+                                                     std::forward<Args>(args)...);
 #else
     bool bound;
     if constexpr ((is_carry_fill<std::remove_cvref_t<Args>>::value || ...)) {
@@ -459,17 +462,17 @@ class core<Topology, Policy, type_list<Ks...>>
       n->data = std::move(*(args.data, ...));
       bound = true;
     } else {
-      bound = bind_open_parents<K>(*n, bind_err, created, std::make_index_sequence<parents.size()>{},
-                                   std::forward<Args>(args)...);
+      bound = this->template bind_open_parents<K>(*n, bind_err, created, std::make_index_sequence<parents.size()>{},
+                                                  std::forward<Args>(args)...);
     }
 #endif
-    if (bound && !bind_views<K, 0u, 0u>(*n, bind_err)) bound = false;
+    if (bound && !this->template bind_views<K, 0u, 0u>(*n, bind_err)) bound = false;
     if (!bound) {
       if (is_storage_error(bind_err.code)) {
-        unbind_mask<K>(*n, view_mask());
+        this->template unbind_mask<K>(*n, view_mask());
         this->template discard_created_parents<K>(*n, created);
       }
-      unbind<K>(*n, 0);
+      this->template unbind<K>(*n, 0);
       if constexpr (carrying) carried_end<K>(*n);
       destroy_object<K>(n);
       this->template notify_open<K>(&bind_err, nullptr, dir, use_fd);
@@ -495,7 +498,7 @@ class core<Topology, Policy, type_list<Ks...>>
       }
       if (!r) {
         this->template notify_open<K>(&r.error(), n, dir, use_fd);  // while bound: the event's path reads the scopes that refused
-        unbind<K>(*n, 0);
+        this->template unbind<K>(*n, 0);
         if constexpr (carrying) carried_end<K>(*n);
         destroy_object<K>(n);
         return r.error();
@@ -566,11 +569,11 @@ class core<Topology, Policy, type_list<Ks...>>
           n.parents[slot_of<i, p>] = pn;
           created = fresh ? bit(p) : 0;
         }
-        if (error full; !bind_views<K, S, S2>(n, full)) {
+        if (error full; !this->template bind_views<K, S, S2>(n, full)) {
           // Out of storage: undo everything, including a retained scope this call created.
-          unbind_mask<K>(n, gained & view_mask());
+          this->template unbind_mask<K>(n, gained & view_mask());
           this->template discard_created_parents<K>(n, created);
-          unbind_mask<K>(n, gained);
+          this->template unbind_mask<K>(n, gained);
           return full;
         }
         const amount u = n.rc.snapshot();
@@ -578,12 +581,12 @@ class core<Topology, Policy, type_list<Ks...>>
         constexpr mask_t removed = graph::flat(i, S) & ~graph::flat(i, S2);
         auto r = charge_mask<K, added, kind_traits<K>::accounted>(n, u, priority::always);
         if (!r) {
-          unbind_mask<K>(n, gained);
+          this->template unbind_mask<K>(n, gained);
           return r;
         }
         uncharge_mask<K, removed, kind_traits<K>::accounted>(n, u);
         constexpr mask_t lost = graph::direct(i, S) & ~graph::direct(i, S2);
-        unbind_mask<K>(n, lost);
+        this->template unbind_mask<K>(n, lost);
         n.state = static_cast<std::uint8_t>(S2);
         return {};
       }
@@ -656,7 +659,7 @@ class core<Topology, Policy, type_list<Ks...>>
       release_owner<typename K::owner>(n.owner);
       n.owner = nullptr;
     } else {
-      unbind<K>(n, n.state);
+      this->template unbind<K>(n, n.state);
     }
   }
 
@@ -876,59 +879,7 @@ class core<Topology, Policy, type_list<Ks...>>
   static constexpr std::string_view prerequisite_text() noexcept {
     return prerequisite_text_storage<K, P>.view();
   }
-  template <class K, std::size_t... J, class... Args>
-  bool bind_open_parents(node_t<K>& n, error& err, mask_t& created, std::index_sequence<J...>, Args&&... args) {
-    [[maybe_unused]] constexpr auto parents = open_parent_indices<K>();
-    bool ok = true;
-    ((ok = ok && bind_one<K, parents[J]>(n, err, created, std::forward<Args>(args))), ...);
-    return ok;
-  }
-  template <class K, int P, class Arg>
-  bool bind_one(node_t<K>& n, error& err, mask_t& created, Arg&& arg) {
-    using PK = kind_at<P>;
-    if constexpr (kind_traits<PK>::shape == kind_shape::keyed) {
-      if (const key_problem kp = key_problem_of<PK>(arg)) {
-        err = key_error(kind_traits<PK>::name, kp);
-        return false;
-      }
-      errc why{};
-      bool fresh = false;
-      auto* pn = this->template acquire<PK>(arg, why, &fresh);
-      if (pn == nullptr) {
-        err = storage_error<PK>(why);
-        return false;
-      }
-      n.parents[slot_of<index<K>, P>] = pn;
-      if (fresh) created |= bit(P);
-      return true;
-    } else {
-      auto* o = arg.rcmgr_node();  // a handle of the owner kind
-      static_assert(std::is_same_v<std::remove_pointer_t<decltype(o)>, node_t<PK>>,
-                    "open<K>: the owner argument must be a handle of the owner kind");
-      if (o == nullptr || o->done) {
-        err = error{};
-        err.code = errc::scope_closed;
-        err.scope = scope_name(kind_traits<PK>::name);
-        err.detail = "cannot open a scope on an ended owner";
-        return false;
-      }
-      add_ref<PK>(o);
-      n.owner = o;
-      return true;
-    }
-  }
 
-  /// Acquires the views that become complete going from state S to S2; false if a view table
-  /// is full (the views acquired so far stay in their slots for the caller to unbind).
-  template <class K, unsigned S, unsigned S2>
-  bool bind_views(node_t<K>& n, error& err) {
-    constexpr int i = index<K>;
-    constexpr mask_t fresh = (graph::direct(i, S2) & ~(S == S2 ? 0 : graph::direct(i, S))) & view_mask();
-    return [&]<std::size_t... J>(std::index_sequence<J...>) {
-      [[maybe_unused]] constexpr auto idx = graph::template ordered<fresh>();
-      return (bind_view<K, idx[J]>(n, err) && ...);
-    }(std::make_index_sequence<std::size_t(popcount(fresh))>{});
-  }
   /// What a store answers when it has no node to give: a full static store is a cap, a failed
   /// heap allocation is out of memory.
   static constexpr errc store_exhausted =
@@ -945,20 +896,6 @@ class core<Topology, Policy, type_list<Ks...>>
     }
     return e;
   }
-  template <class K, int V>
-  bool bind_view(node_t<K>& n, error& err) {
-    using VK = kind_at<V>;
-    using A = typename node_t<VK>::first_kind;
-    using B = typename node_t<VK>::second_kind;
-    constexpr int i = index<K>;
-    auto* a = static_cast<node_t<A>*>(n.parents[slot_of<i, index<A>>]);
-    auto* b = static_cast<node_t<B>*>(n.parents[slot_of<i, index<B>>]);
-    errc why{};
-    auto* v = this->template acquire_view<VK>(a, b, why);
-    n.parents[slot_of<i, V>] = v;
-    if (v == nullptr) err = storage_error<VK>(why);
-    return v != nullptr;
-  }
   /// graph::slot(I, P) as a constant. The graph's functions are constexpr, but only a constant
   /// context makes the compiler evaluate them: clang++ 14 at -O2 called slot() and direct() at
   /// run time (each a walk over every edge and every state of the kind), which made a stream's
@@ -972,43 +909,6 @@ class core<Topology, Policy, type_list<Ks...>>
     for (int j = 0; j < graph::n; ++j)
       if (graph::kinds[j].shape == kind_shape::view) m |= bit(j);
     return m;
-  }
-
-  /// Releases the references of the parents in mask M (views first: they refer to the others).
-  template <class K>
-  void unbind_mask(node_t<K>& n, mask_t m) noexcept {
-    constexpr int i = index<K>;
-    auto drop = [&]<class PK>(std::type_identity<PK>) {
-      constexpr int p = index<PK>;
-      if constexpr (kind_traits<PK>::shape != kind_shape::singleton && kind_traits<PK>::shape != kind_shape::per_object) {
-        if constexpr (graph::slot(i, p) >= 0) {
-          if (m & bit(p)) {
-            void*& slot = n.parents[std::size_t(slot_of<i, p>)];
-            if (slot != nullptr) {
-              this->template release_ref<PK>(static_cast<node_t<PK>*>(slot));
-              slot = nullptr;
-            }
-          }
-        }
-      }
-    };
-    (void)drop;
-    if constexpr (is_per_object<K> && !kind_traits<K>::is_span) {
-      ((kind_traits<Ks>::shape == kind_shape::view ? drop(std::type_identity<Ks>{}) : void()), ...);
-      ((kind_traits<Ks>::shape != kind_shape::view ? drop(std::type_identity<Ks>{}) : void()), ...);
-    }
-  }
-  /// Releases every parent reference a node holds in state s, and its owner.
-  template <class K>
-  void unbind(node_t<K>& n, std::uint8_t s) noexcept {
-    unbind_mask<K>(n, ~mask_t{0});
-    (void)s;
-    if constexpr (node_t<K>::owner_index >= 0) {
-      if (n.owner != nullptr) {
-        release_owner<typename node_t<K>::owner_kind>(n.owner);
-        n.owner = nullptr;
-      }
-    }
   }
 
   /// The store of a per-object kind's nodes, or the span store.
