@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "rcmgr/detail/core_binding.hpp"
+#include "rcmgr/detail/core_errors.hpp"
 #include "rcmgr/detail/core_limits.hpp"
 #include "rcmgr/detail/core_observation.hpp"
 #include "rcmgr/detail/core_tables.hpp"
@@ -58,11 +59,13 @@ class core<Topology, Policy, type_list<Ks...>>
     : public core_observation<core<Topology, Policy, type_list<Ks...>>, Topology, Policy, Ks...>,
       public core_limits<core<Topology, Policy, type_list<Ks...>>, Topology, Policy, Ks...>,
       public core_tables<core<Topology, Policy, type_list<Ks...>>, Topology, Policy, Ks...>,
-      public core_binding<core<Topology, Policy, type_list<Ks...>>, Topology, Policy, Ks...> {
+      public core_binding<core<Topology, Policy, type_list<Ks...>>, Topology, Policy, Ks...>,
+      public core_errors<core<Topology, Policy, type_list<Ks...>>, Topology, Policy, Ks...> {
   friend class core_observation<core, Topology, Policy, Ks...>;
   friend class core_limits<core, Topology, Policy, Ks...>;
   friend class core_tables<core, Topology, Policy, Ks...>;
   friend class core_binding<core, Topology, Policy, Ks...>;
+  friend class core_errors<core, Topology, Policy, Ks...>;
 
  public:
   using policy = Policy;
@@ -117,7 +120,7 @@ class core<Topology, Policy, type_list<Ks...>>
   ~core() {
     // Debug builds: handles or references still alive would reach freed memory when they end.
     live_.check([](std::size_t k) {
-      return std::pair{name_at(int(k)), graph::kinds[k].shape == kind_shape::per_object};
+      return std::pair{core::name_at(int(k)), graph::kinds[k].shape == kind_shape::per_object};
     });
     // Free what the tables still hold: scopes pinned by memory nobody released, or by handles
     // that outlive the manager (a caller bug; such handles must not be used afterwards).
@@ -189,40 +192,13 @@ class core<Topology, Policy, type_list<Ks...>>
     }
     return s;
   }
-  // The error builders are cold and out of line: they format names, and inlined they made the
-  // reservation paths too large to inline into their callers.
-  template <class K>
-  [[gnu::cold, gnu::noinline]] error limit_error(const node_t<K>& n, const refusal& why, std::uint8_t prio) const {
-    error e;
-    e.code = errc::limit_exceeded;
-    e.res = why.res;
-    e.dir = why.dir;
-    e.has_direction = why.has_direction;
-    e.total = why.total;
-    e.prio = why.res == resource::memory ? prio : priority::always;
-    e.current = why.current;
-    e.attempted = why.attempted;
-    e.limit_value = why.limit_value;
-    e.scope = name_of<K>(n);
-    if constexpr (observing) this->refusal_usage() = n.rc.stat();  // for the refusal's event
-    return e;
-  }
-  template <class K>
-  [[gnu::cold, gnu::noinline]] error state_error(const node_t<K>& n, errc code, std::string_view detail) const {
-    error e;
-    e.code = code;
-    e.scope = name_of<K>(n);
-    e.detail = detail;
-    return e;
-  }
-
   // ---- reservation paths ----
 
   /// Charges `a` to node n of kind K and to everything n is charged to in its current state.
   template <class K, resource_set R>
   result<void> charge(node_t<K>& n, const amount& a, std::uint8_t prio) noexcept {
     if constexpr (kind_traits<K>::is_span) {
-      if (n.done) return state_error<K>(n, errc::scope_closed, "the span has ended");
+      if (n.done) return this->template state_error<K>(n, errc::scope_closed, "the span has ended");
       // The owner first: its check bounds the span (the owner holds at least what the span
       // holds), so adding to the span afterwards cannot overflow, whereas adding first could
       // push a span holding some bytes past INT64_MAX before the owner refused.
@@ -230,15 +206,15 @@ class core<Topology, Policy, type_list<Ks...>>
       if (r) add_unchecked<R>(n.rc, a);
       return r;
     } else if constexpr (is_per_object<K>) {
-      if (n.done) return state_error<K>(n, errc::scope_closed, "the scope has ended");
+      if (n.done) return this->template state_error<K>(n, errc::scope_closed, "the scope has ended");
       if constexpr (node_t<K>::owner_index >= 0) {
         // A child of an ended owner can never reserve again: say so, rather than whatever its
         // own limit would answer (a full stream of a closed connection is closed, not full).
         if (owner_chain_ended<K>(n))
-          return state_error<typename node_t<K>::owner_kind>(*n.owner, errc::scope_closed, "the scope has ended");
+          return this->template state_error<typename node_t<K>::owner_kind>(*n.owner, errc::scope_closed, "the scope has ended");
       }
       refusal why;
-      if (!try_add<R>(n.rc, limit_of<K>(n), a, prio, why)) return limit_error<K>(n, why, prio);
+      if (!try_add<R>(n.rc, limit_of<K>(n), a, prio, why)) return this->template limit_error<K>(n, why, prio);
       if constexpr (node_t<K>::owner_index >= 0) {
         auto r = charge<typename node_t<K>::owner_kind, R>(*n.owner, a, prio);
         if (!r) {
@@ -256,7 +232,7 @@ class core<Topology, Policy, type_list<Ks...>>
       return r;
     } else {
       refusal why;
-      if (!try_add<R>(n.rc, limit_of<K>(n), a, prio, why)) return limit_error<K>(n, why, prio);
+      if (!try_add<R>(n.rc, limit_of<K>(n), a, prio, why)) return this->template limit_error<K>(n, why, prio);
       auto r = charge_mask<K, graph::static_closure(index<K>), R>(n, a, prio);
       if (!r) sub<R>(n.rc, a);
       return r;
@@ -303,7 +279,7 @@ class core<Topology, Policy, type_list<Ks...>>
     constexpr resource_set mem{1u << unsigned(resource::memory)};
     static_assert(kind_traits<K>::accounted.contains(resource::memory),
                   "reserve_memory: this scope kind does not account memory (add resource::memory to its accounts<>)");
-    if (size < 0) return state_error<K>(n, errc::invalid_argument, "cannot reserve a negative amount of memory");
+    if (size < 0) return this->template state_error<K>(n, errc::invalid_argument, "cannot reserve a negative amount of memory");
     // size 0 goes the normal way too: it changes no counter, but answers scope_closed for an
     // ended scope or owner exactly as a real reservation would.
     auto r = charge<K, mem>(n, amount{size, 0, 0, 0}, prio);
@@ -429,7 +405,7 @@ class core<Topology, Policy, type_list<Ks...>>
     }
     void* mem = object_store<K>().allocate();
     if (mem == nullptr) {
-      error e = storage_error<K>(store_exhausted);
+      error e = this->template storage_error<K>(this->store_exhausted);
       if constexpr (carrying) {
         // the data was never stored: let it release what it holds (a gated connection's ticket)
         if constexpr (requires { (args.data->on_end(), ...); }) (args.data->on_end(), ...);
@@ -541,9 +517,9 @@ class core<Topology, Policy, type_list<Ks...>>
     constexpr int i = index<K>, p = index<P>;
     constexpr int b = graph::late_bit(i, p);
     constexpr bool keyed = kind_traits<P>::shape == kind_shape::keyed;
-    if (n.done) return state_error<K>(n, errc::scope_closed, "the scope has ended");
-    if (n.state & (1u << b)) return state_error<K>(n, errc::already_attached, attached_text<P>());
-    if (!prerequisites_met<K, P>(n.state)) return state_error<K>(n, errc::not_attached, prerequisite_text<K, P>());
+    if (n.done) return this->template state_error<K>(n, errc::scope_closed, "the scope has ended");
+    if (n.state & (1u << b)) return this->template state_error<K>(n, errc::already_attached, this->template attached_text<P>());
+    if (!prerequisites_met<K, P>(n.state)) return this->template state_error<K>(n, errc::not_attached, this->template prerequisite_text<K, P>());
     if constexpr (keyed) {
       if (const key_problem kp = key_problem_of<P>(key...)) return key_error(kind_traits<P>::name, kp);
     }
@@ -559,13 +535,13 @@ class core<Topology, Policy, type_list<Ks...>>
       [[maybe_unused]] constexpr mask_t gained = graph::direct(i, S2) & ~graph::direct(i, S);  // parents bound by this call
       [[maybe_unused]] mask_t created = 0;
       if constexpr (!graph::valid_state(i, S2)) {
-        return state_error<K>(n, errc::not_attached, prerequisite_text<K, P>());
+        return this->template state_error<K>(n, errc::not_attached, this->template prerequisite_text<K, P>());
       } else {
         if constexpr (keyed) {
           errc why{};
           bool fresh = false;
           auto* pn = this->template acquire<P>(key..., why, &fresh);
-          if (pn == nullptr) return storage_error<P>(why);
+          if (pn == nullptr) return this->template storage_error<P>(why);
           n.parents[slot_of<i, p>] = pn;
           created = fresh ? bit(p) : 0;
         }
@@ -676,12 +652,12 @@ class core<Topology, Policy, type_list<Ks...>>
   result<node_t<span_of<O>>*> begin_span(node_t<O>& owner) {
     using S = span_of<O>;
     if constexpr (is_per_object<O>) {
-      if (owner.done) return state_error<O>(owner, errc::scope_closed, "cannot begin a span on an ended scope");
+      if (owner.done) return this->template state_error<O>(owner, errc::scope_closed, "cannot begin a span on an ended scope");
     }
     static_assert(sizeof(node_t<S>) <= sizeof(span_node) && alignof(node_t<S>) <= alignof(span_node),
                   "internal: every span node has the layout of span_node");
     void* mem = span_store_.allocate();
-    if (mem == nullptr) return storage_error<S>(store_exhausted);
+    if (mem == nullptr) return this->template storage_error<S>(this->store_exhausted);
     auto* n = ::new (mem) node_t<S>();
     n->owner = &owner;
     add_ref<O>(&owner);
@@ -742,55 +718,6 @@ class core<Topology, Policy, type_list<Ks...>>
   }
 
  private:
-  static constexpr std::string_view name_at(int q) {
-    std::string_view r;
-    ((index<Ks> == q ? (r = kind_traits<Ks>::name, 0) : 0), ...);
-    return r;
-  }
-  template <std::size_t N>
-  struct fixed_text {
-    char buf[N]{};
-    std::size_t len = 0;
-    constexpr void add(std::string_view s) {
-      for (char c : s)
-        if (len < N) buf[len++] = c;
-    }
-    constexpr std::string_view view() const { return {buf, len}; }
-  };
-  template <class P>
-  static constexpr fixed_text<96> attached_text_storage = [] {
-    fixed_text<96> t;
-    t.add("already attached to a ");
-    t.add(kind_traits<P>::name);
-    t.add(" scope");
-    return t;
-  }();
-  template <class K, class P>
-  static constexpr fixed_text<128> prerequisite_text_storage = [] {
-    fixed_text<128> t;
-    constexpr int i = index<K>, p = index<P>;
-    t.add("set the ");
-    for (const auto& e : graph::edges)
-      if (e.child == i && e.parent == p && e.b == bind_kind::after) {
-        t.add(core::name_at(e.q));
-        break;
-      }
-    t.add(" before the ");
-    t.add(kind_traits<P>::name);
-    return t;
-  }();
-
-  static constexpr fixed_text<96> key_length_text_storage = [] {
-    fixed_text<96> t;
-    t.add("key longer than the storage policy keeps inline (");
-    char digits[24];
-    int d = 0;
-    for (std::size_t v = storage_of<Policy>::type::key_capacity; d == 0 || v != 0; v /= 10) digits[d++] = char('0' + v % 10);
-    while (d > 0) t.add(std::string_view(&digits[--d], 1));
-    t.add(" bytes)");
-    return t;
-  }();
-  static constexpr std::string_view key_length_text() noexcept { return key_length_text_storage.view(); }
 
   template <class K, class F>
   static decltype(auto) dispatch_state(std::uint8_t s, F&& f) {
@@ -845,7 +772,7 @@ class core<Topology, Policy, type_list<Ks...>>
         return {};
       ((J < passed ? sub<R>(instance<K, Idx[J]>(n).rc, a) : void()), ...);
       error e;
-      ((J == passed ? (e = limit_error<kind_at<Idx[J]>>(instance<K, Idx[J]>(n), why, prio), void()) : void()), ...);
+      ((J == passed ? (e = this->template limit_error<kind_at<Idx[J]>>(instance<K, Idx[J]>(n), why, prio), void()) : void()), ...);
       return e;
     }
   }
@@ -871,31 +798,7 @@ class core<Topology, Policy, type_list<Ks...>>
     }();
     return (s & need) == need;
   }
-  template <class P>
-  static constexpr std::string_view attached_text() noexcept {
-    return attached_text_storage<P>.view();
-  }
-  template <class K, class P>
-  static constexpr std::string_view prerequisite_text() noexcept {
-    return prerequisite_text_storage<K, P>.view();
-  }
 
-  /// What a store answers when it has no node to give: a full static store is a cap, a failed
-  /// heap allocation is out of memory.
-  static constexpr errc store_exhausted =
-      storage_traits<Policy>::mode == storage_mode::inline_ ? errc::too_many_scopes : errc::out_of_memory;
-  template <class K>
-  [[gnu::cold]] static error storage_error(errc why) noexcept {
-    error e;
-    e.code = why;
-    e.scope = scope_name(kind_traits<K>::name);
-    switch (why) {
-      case errc::too_many_scopes: e.detail = "the storage policy's capacity for this kind is exhausted"; break;
-      case errc::out_of_memory: e.detail = "allocating the scope's storage failed; nothing changed"; break;
-      default: e.detail = key_length_text(); break;
-    }
-    return e;
-  }
   /// graph::slot(I, P) as a constant. The graph's functions are constexpr, but only a constant
   /// context makes the compiler evaluate them: clang++ 14 at -O2 called slot() and direct() at
   /// run time (each a walk over every edge and every state of the kind), which made a stream's
