@@ -304,14 +304,14 @@ class core<Topology, Policy, type_list<Ks...>>
   void release_memory(node_t<K>& n, std::int64_t size) noexcept {
     constexpr resource_set mem{1u << unsigned(resource::memory)};
     if (size < 0) {
-      report_misuse<K>(n, misuse_event::what::negative_release, size, 0);
+      this->template report_misuse<K>(n, misuse_event::what::negative_release, size, 0);
       return;
     }
     std::int64_t take = size;
     if constexpr (is_per_object<K>) {
       if (n.done) return;  // everything was released when the scope ended
       if (take > n.direct_memory) {
-        report_misuse<K>(n, misuse_event::what::over_release, size, n.direct_memory);
+        this->template report_misuse<K>(n, misuse_event::what::over_release, size, n.direct_memory);
         take = n.direct_memory;
       }
       n.direct_memory -= take;
@@ -320,7 +320,7 @@ class core<Topology, Policy, type_list<Ks...>>
       do {
         take = size < d ? size : d;
       } while (!n.direct_memory.compare_exchange(d, d - take));
-      if (take < size) report_misuse<K>(n, misuse_event::what::over_release, size, take);
+      if (take < size) this->template report_misuse<K>(n, misuse_event::what::over_release, size, take);
     }
     if (take != 0) uncharge<K, mem>(n, amount{take, 0, 0, 0});
     if constexpr (notifies<K>(scope_event::type::released)) {
@@ -689,34 +689,6 @@ class core<Topology, Policy, type_list<Ks...>>
   void close() noexcept { closed_.store(true); }
   bool closed() const noexcept { return closed_.load(); }
 
-  misuse_stats misuse() const noexcept {
-    return {over_releases_.load(), over_released_bytes_.load(), negative_releases_.load()};
-  }
-  using misuse_handler = void (*)(const misuse_event&, void*);
-  void on_misuse(misuse_handler h, void* user) noexcept {
-    handler_ = h;
-    handler_user_ = user;
-  }
-
-  template <class K>
-  void report_misuse(const node_t<K>& n, misuse_event::what w, std::int64_t requested, std::int64_t available) noexcept {
-    if (w == misuse_event::what::over_release) {
-      over_releases_.fetch_add(1);
-      // Saturate: a caller releasing INT64_MAX twice must not overflow the total (undefined
-      // behaviour on plain integers, a negative total on atomics).
-      const std::int64_t extra = requested - available;  // > 0: available < requested
-      std::int64_t cur = over_released_bytes_.load();
-      while (!over_released_bytes_.compare_exchange(cur, cur > INT64_MAX - extra ? INT64_MAX : cur + extra)) {
-      }
-    } else {
-      negative_releases_.fetch_add(1);
-    }
-    if (handler_ != nullptr) {
-      misuse_event ev{w, name_of<K>(n), requested, available};
-      handler_(ev, handler_user_);
-    }
-  }
-
  private:
 
   template <class K, class F>
@@ -836,7 +808,7 @@ class core<Topology, Policy, type_list<Ks...>>
   typename Policy::template cell<std::uint64_t> over_releases_{};
   typename Policy::template cell<std::int64_t> over_released_bytes_{};
   typename Policy::template cell<std::uint64_t> negative_releases_{};
-  misuse_handler handler_ = nullptr;
+  typename core::misuse_handler handler_ = nullptr;
   void* handler_user_ = nullptr;
   [[no_unique_address]] observer_type observer_{};
   /// refusal_usage() of a single-threaded observed manager.

@@ -1,6 +1,7 @@
-// What the engine says when it refuses: the errors of a limit, of a scope's state and of
-// storage, with the texts they carry (built at compile time). A base of detail::core (CRTP):
-// the reservation paths only call these builders, cold and out of line, when they refuse.
+// What the engine says when it refuses or sees misuse: the errors of a limit, of a scope's state
+// and of storage, with the texts they carry (built at compile time), and the misuse reports
+// (over-releases, negative releases) with their counts. A base of detail::core (CRTP): the
+// reservation paths only call these builders, cold and out of line, when they refuse.
 #pragma once
 
 #include <cstddef>
@@ -11,6 +12,7 @@
 #include "rcmgr/detail/counters.hpp"
 #include "rcmgr/detail/kind_traits.hpp"
 #include "rcmgr/detail/meta.hpp"
+#include "rcmgr/detail/misuse.hpp"
 #include "rcmgr/detail/nodes.hpp"
 #include "rcmgr/detail/storage.hpp"
 #include "rcmgr/errors.hpp"
@@ -61,6 +63,35 @@ class core_errors {
     e.scope = self().template name_of<K>(n);
     e.detail = detail;
     return e;
+  }
+
+  // ---- misuse reports (counted by the manager, see misuse_event) ----
+  misuse_stats misuse() const noexcept {
+    return {self().over_releases_.load(), self().over_released_bytes_.load(), self().negative_releases_.load()};
+  }
+  using misuse_handler = void (*)(const misuse_event&, void*);
+  void on_misuse(misuse_handler h, void* user) noexcept {
+    self().handler_ = h;
+    self().handler_user_ = user;
+  }
+
+  template <class K>
+  void report_misuse(const node_t<K>& n, misuse_event::what w, std::int64_t requested, std::int64_t available) noexcept {
+    if (w == misuse_event::what::over_release) {
+      self().over_releases_.fetch_add(1);
+      // Saturate: a caller releasing INT64_MAX twice must not overflow the total (undefined
+      // behaviour on plain integers, a negative total on atomics).
+      const std::int64_t extra = requested - available;  // > 0: available < requested
+      std::int64_t cur = self().over_released_bytes_.load();
+      while (!self().over_released_bytes_.compare_exchange(cur, cur > INT64_MAX - extra ? INT64_MAX : cur + extra)) {
+      }
+    } else {
+      self().negative_releases_.fetch_add(1);
+    }
+    if (self().handler_ != nullptr) {
+      misuse_event ev{w, self().template name_of<K>(n), requested, available};
+      self().handler_(ev, self().handler_user_);
+    }
   }
 
  protected:
