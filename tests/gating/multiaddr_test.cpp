@@ -34,7 +34,7 @@ TEST_CASE("transport multiaddrs give their IP address and peer id") {
   CHECK(ip_of("/ip6/::/udp/1/quic") == "::");
   CHECK(ip_of("/ip6/::1/tcp/1") == "::1");
   CHECK(ip_of("/ip6/1:2:3:4:5:6:7:8/tcp/1") == "1:2:3:4:5:6:7:8");
-  CHECK(ip_of("/ip6/::ffff:1.2.3.4/tcp/1") == "::ffff:102:304");
+  CHECK(ip_of("/ip6/::ffff:1.2.3.4/tcp/1") == "::ffff:1.2.3.4");  // RFC 5952 section 5
   CHECK(ip_of("/ip6/2001:DB8:0:0:1::/tcp/1") == "2001:db8:0:0:1::");  // the longest run of zeros is elided
   CHECK(ip_of("/ip4/192.0.2.1/udp/443/webrtc-direct/certhash/uEiDDq4_xNyDorZBH3TlGazyJdOWSwvo4PUo5YHFMrvDE8g") == "192.0.2.1");
   CHECK(ip_of("/ip4/192.0.2.1/udp/443/quic-v1/webtransport/certhash/uEiA/certhash/uEiB") == "192.0.2.1");
@@ -135,6 +135,16 @@ TEST_CASE("the IPv4 fast path reads exactly what the general parser reads") {
       const std::size_t len = next() % 24;
       for (std::size_t k = 0; k < len; ++k) t += alphabet[next() % sizeof alphabet];
     }
+    // the two ways of classifying bytes agree (only one of them is used on a given machine)
+    unsigned char window[16] = {};
+    for (std::size_t k = 0; k < t.size() && k < 16; ++k) window[k] = static_cast<unsigned char>(t[k]);
+    if (it % 4 == 0)
+      for (auto& b : window) b = static_cast<unsigned char>(next());  // any byte at all
+    unsigned dg1 = 0, dt1 = 0, dg2 = 0, dt2 = 0;
+    rcmgr::detail::ip4_classes(window, dg1, dt1);
+    rcmgr::detail::ip4_classes_portable(window, dg2, dt2);
+    REQUIRE(dg1 == dg2);
+    REQUIRE(dt1 == dt2);
     std::uint32_t fast = 0, general = 0;
     const std::size_t got = rcmgr::detail::fast_ip4(t.data(), t.size(), fast);
     const std::string_view quad = std::string_view(t).substr(0, t.find('/'));
@@ -157,4 +167,44 @@ TEST_CASE("the IPv4 fast path reads exactly what the general parser reads") {
   }
   CHECK(valid > 20000);
   CHECK(refused > 20000);
+}
+
+TEST_CASE("the tcp/udp port after a fast-path IPv4 address is read as the general parser reads it") {
+  // "/ip4/<quad>/tcp/<port>" skips the protocol table; the outcome must not change: a port is
+  // 1-10 digits up to 65535 (leading zeros allowed, as the general parser allows them), and what
+  // follows is checked as after any other component (an /ipcidr there is refused).
+  std::uint64_t state = 0x2545f4914f6cdd1dull;
+  auto next = [&] {
+    state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+    return state;
+  };
+  const std::string_view tails[] = {"", "/", "/p2p/QmPeer1", "/quic-v1", "/ipcidr/8", "/bogus", "/tcp/1"};
+  int accepted = 0, refused = 0;
+  for (int it = 0; it < 50000; ++it) {
+    std::string port;
+    const std::size_t len = next() % 8;
+    for (std::size_t k = 0; k < len; ++k) port += next() % 20 == 0 ? 'x' : char('0' + next() % 10);
+    const std::string_view tail = tails[next() % std::size(tails)];
+    const std::string proto = next() % 2 != 0 ? "tcp" : "udp";
+    const std::string text = "/ip4/192.0.2." + std::to_string(next() % 256) + "/" + proto + "/" + port + std::string(tail);
+    std::uint32_t value = 0;
+    const bool port_ok = rcmgr::detail::parse_dec(port, 65535, value);
+    const bool tail_ok = tail != "/ipcidr/8" && tail != "/bogus";
+    auto r = parse_multiaddr(text);
+    INFO("text: " << text);
+    REQUIRE(bool(r) == (port_ok && tail_ok));
+    if (r) {
+      REQUIRE(r->ip);
+      CHECK(r->ip->bytes[0] == 192);
+      CHECK(r->peer == (tail == "/p2p/QmPeer1" ? "QmPeer1" : ""));
+      ++accepted;
+    } else {
+      // the message names the component at fault
+      const std::string at = std::string(r.error().scope.key());
+      CHECK((port_ok ? at.find(std::string(tail.substr(1, 4))) != std::string::npos : at.find(proto) != std::string::npos));
+      ++refused;
+    }
+  }
+  CHECK(accepted > 5000);
+  CHECK(refused > 5000);
 }

@@ -15,3 +15,11 @@
 TEST_CASE("the gated manager agrees with the reference model on random call sequences", "[verify][differential][gating]") {
   verify::run_sequences<rcmgr::thread_safe, rcmgr::hashed_storage, true>("gated thread_safe", 200);
 }
+
+TEST_CASE("the gated manager agrees with the reference model under the other concurrency policies",
+          "[verify][differential][gating]") {
+  // single_threaded: the gate without locks; thread_cached (the default policy): the shared
+  // scopes' per-thread memory stock, which the allowlisted system and transient scopes have too
+  verify::run_sequences<rcmgr::single_threaded, rcmgr::hashed_storage, true>("gated single_threaded", 100);
+  verify::run_sequences<rcmgr::thread_cached<>, rcmgr::hashed_storage, true>("gated thread_cached", 100);
+}
