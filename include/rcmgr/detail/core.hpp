@@ -1,7 +1,13 @@
-// The engine: scope nodes and the manager's state, and the paths a reservation takes. Every
-// path is generated from the topology's analysis: the set of scopes charged in each state of a
-// kind is a compile-time mask, unrolled into straight-line code; the state itself (which late
-// parents are set) is a small integer switched on once per operation.
+// The engine: the manager's state, and the paths a reservation takes. Every path is generated
+// from the topology's analysis: the set of scopes charged in each state of a kind is a
+// compile-time mask, unrolled into straight-line code; the state itself (which late parents are
+// set) is a small integer switched on once per operation.
+//
+// The nodes and per-kind state are in nodes.hpp and kind_state.hpp. The engine's other concerns
+// are empty CRTP bases of core, one header each: binding a scope to its parents
+// (core_binding.hpp), the keyed and view tables (core_tables.hpp), limit publication
+// (core_limits.hpp), what observers see (core_observation.hpp), errors and misuse reports
+// (core_errors.hpp). Being empty they change neither core's layout nor its generated code.
 #pragma once
 
 #include <array>
