@@ -304,10 +304,10 @@ inline void ip4_classes(const unsigned char* p, unsigned& digits, unsigned& dots
 /// the general way, which also says what is wrong. Reads 18 bytes: the text itself when it is
 /// that long, else a zero-padded copy.
 inline std::size_t fast_ip4(const char* s, std::size_t n, std::uint32_t& out) noexcept {
-  unsigned char pad[18] = {};
+  unsigned char pad[18];  // zeroed only when used: most texts are long enough to read in place
   const unsigned char* p = reinterpret_cast<const unsigned char*>(s);
   if (n < sizeof pad) {
-    for (std::size_t i = 0; i < n; ++i) pad[i] = p[i];
+    for (std::size_t i = 0; i < sizeof pad; ++i) pad[i] = i < n ? p[i] : 0;
     p = pad;
   }
   unsigned digits = 0, dots = 0;
