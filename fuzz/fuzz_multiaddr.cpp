@@ -3,7 +3,8 @@
 // input; an address that parsed prints as text that parses back to the same address; an
 // allowlist entry that parsed writes back to text that parses to the same entry. The input is
 // also opened as a connection on a gated manager with small limits and ended: afterwards
-// nothing may be left counted anywhere (scopes, subnets, networks).
+// nothing may be left counted anywhere (scopes, subnets, networks). The IPv4 fast path must read
+// any input's leading dotted quad as the digit-by-digit reader does.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -38,6 +39,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       auto again = rcmgr::parse_multiaddr(back);
       if (!again || !again->ip || !(*again->ip == *r->ip)) fail("an address does not survive printing", text);
     }
+  }
+  // The IPv4 fast path (bytes classified 16 at a time) agrees with the digit-by-digit reading.
+  {
+    unsigned char window[16] = {};
+    for (std::size_t k = 0; k < size && k < 16; ++k) window[k] = data[k];
+    unsigned dg1 = 0, dt1 = 0, dg2 = 0, dt2 = 0;
+    rcmgr::detail::ip4_classes(window, dg1, dt1);
+    rcmgr::detail::ip4_classes_portable(window, dg2, dt2);
+    if (dg1 != dg2 || dt1 != dt2) fail("the two byte classifiers disagree", text);
+    std::uint32_t fast = 0, general = 0;
+    const std::size_t got = rcmgr::detail::fast_ip4(text.data(), text.size(), fast);
+    const std::string_view quad = text.substr(0, text.find('/'));
+    const bool ok = rcmgr::detail::parse_ip4_word(quad, general);
+    if (got != (ok ? quad.size() : 0u) || (ok && fast != general)) fail("the IPv4 fast path disagrees with the general one", text);
   }
   auto entry = rcmgr::parse_allowlist_entry(text);
   if (entry) {

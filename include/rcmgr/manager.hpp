@@ -97,7 +97,7 @@ class basic_resource_manager {
   result<handle<K>> open_carrying(Data&& data, direction dir, bool use_fd)
     requires detail::openable_with<core_type, K> &&
              std::is_same_v<std::remove_cvref_t<Data>, typename detail::kind_traits<K>::carried>;
-  /// open_carrying<K> whose data is written in place: `fill(T& data) -> result<void>` runs once
+  /// open_carrying<K> whose data is written in place: `fill(T& data) noexcept -> result<void>` runs once
   /// the scope exists and before anything is charged (never when the manager is closed or out of
   /// storage). When fill fails, the open fails with its error and nothing is charged; whatever
   /// fill took it gives back itself (on_end() is not called). After a successful fill the data

@@ -17,8 +17,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#if defined(__SSE2__)
+#if defined(__SSE2__) && defined(__x86_64__)
 #include <emmintrin.h>
+#define RCMGR_DETAIL_SSE2 1
 #endif
 
 #include "rcmgr/errors.hpp"
@@ -284,7 +285,7 @@ inline void ip4_classes_portable(const unsigned char* p, unsigned& digits, unsig
 /// ip4_classes_portable, with SSE2 where the compiler has it (every x86-64): a compare and a
 /// mask per class instead of about thirty integer operations.
 inline void ip4_classes(const unsigned char* p, unsigned& digits, unsigned& dots) noexcept {
-#if defined(__SSE2__)
+#if defined(RCMGR_DETAIL_SSE2)
   const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
   const __m128i d = _mm_sub_epi8(x, _mm_set1_epi8('0'));  // digits become 0-9, unsigned
   digits = unsigned(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d)));
@@ -304,10 +305,10 @@ inline void ip4_classes(const unsigned char* p, unsigned& digits, unsigned& dots
 /// the general way, which also says what is wrong. Reads 18 bytes: the text itself when it is
 /// that long, else a zero-padded copy.
 inline std::size_t fast_ip4(const char* s, std::size_t n, std::uint32_t& out) noexcept {
-  unsigned char pad[18] = {};
+  unsigned char pad[18];  // zeroed only when used: most texts are long enough to read in place
   const unsigned char* p = reinterpret_cast<const unsigned char*>(s);
   if (n < sizeof pad) {
-    for (std::size_t i = 0; i < n; ++i) pad[i] = p[i];
+    for (std::size_t i = 0; i < sizeof pad; ++i) pad[i] = i < n ? p[i] : 0;
     p = pad;
   }
   unsigned digits = 0, dots = 0;
@@ -345,7 +346,7 @@ inline void set_ip4(std::optional<ip_address>& ip, std::uint32_t w) noexcept {
   else
     lo = std::uint64_t(w) << 32;
   ip.emplace();
-#if defined(__SSE2__)
+#if defined(RCMGR_DETAIL_SSE2)
   // One 16-byte store: the gate copies the address whole right after, and a 16-byte load of
   // bytes written by two 8-byte stores waits for them to reach the cache (no store forwarding).
   (void)hi;

@@ -64,7 +64,7 @@ std::uint64_t conns_of(manager& m) {
 TEST_CASE("open_filling writes the data in place; a failed fill opens nothing and ends nothing") {
   manager m(limits(2, 1));
   int live = 0, ended = 0, fills = 0;
-  auto give = [&](pass& p) -> rcmgr::result<void> {
+  auto give = [&](pass& p) noexcept -> rcmgr::result<void> {
     ++fills;
     p.live = &live;
     p.ended = &ended;
@@ -86,7 +86,7 @@ TEST_CASE("open_filling writes the data in place; a failed fill opens nothing an
   CHECK(ended == 1);  // done() ended it; the handle's destructor does not end it twice
 
   // A fill that fails: its error comes back as it is, nothing is charged, on_end() is not called.
-  auto refuse = [&](pass& p) -> rcmgr::result<void> {
+  auto refuse = [&](pass& p) noexcept -> rcmgr::result<void> {
     ++fills;
     p.ended = &ended;  // must not be used: the scope never existed
     rcmgr::error e;
@@ -107,7 +107,7 @@ TEST_CASE("open_filling writes the data in place; a failed fill opens nothing an
 TEST_CASE("a fill whose scope the limits refuse is ended once: what it took is given back") {
   manager m(limits(1, 0));
   int live = 0, ended = 0;
-  auto give = [&](pass& p) -> rcmgr::result<void> {
+  auto give = [&](pass& p) noexcept -> rcmgr::result<void> {
     p.live = &live;
     p.ended = &ended;
     p.id = 1;
@@ -131,7 +131,7 @@ TEST_CASE("a closed manager never runs the fill") {
   int fills = 0;
   m.close();
   auto r = m.open_filling<link_scope>(
-      [&](pass&) -> rcmgr::result<void> {
+      [&](pass&) noexcept -> rcmgr::result<void> {
         ++fills;
         return {};
       },

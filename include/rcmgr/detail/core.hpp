@@ -388,6 +388,8 @@ class core<Topology, Policy, type_list<Ks...>>
   result<node_t<K>*> open_filling(Fill&& fill, direction dir, bool use_fd) {
     static_assert(open_parent_indices<K>().size() == 0,
                   "open_filling<K>: a kind opened with data cannot name keyed parents or an owner at open");
+    static_assert(std::is_nothrow_invocable_v<Fill&, typename kind_traits<K>::carried&>,
+                  "open_filling<K>: the fill must be noexcept (one that threw would leave the new scope half made)");
     return open<K>(dir, use_fd, carry_fill<std::remove_reference_t<Fill>>{&fill});
   }
 

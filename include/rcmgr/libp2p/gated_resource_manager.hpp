@@ -164,7 +164,7 @@ class gated_resource_manager : public basic_resource_manager<libp2p::gated_topol
   result<connection> open_connection(direction dir, bool use_fd, const rcmgr::endpoint& ep) {
     // The gate writes its ticket straight into the new connection's data; the manager runs this
     // only when it is open and has room for the scope, so a refused open takes no token.
-    auto fill = [&](libp2p::gated_connection_data& d) -> result<void> {
+    auto fill = [&](libp2p::gated_connection_data& d) noexcept -> result<void> {
       d.h = &hooks_;
       d.gate = &gate_;
       if (ep.ip) {
