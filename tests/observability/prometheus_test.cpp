@@ -359,10 +359,13 @@ TEST_CASE("every query of go-libp2p's resource manager dashboard finds its metri
 TEST_CASE("scrapes while threads reserve and release read consistent gauges") {
   manager mgr;
   rcmgr::prometheus::collector col(mgr);
-  std::atomic<bool> stop{false};
+  std::atomic<bool> stop{false}, scraping{false};
   std::vector<std::thread> threads;
   for (int t = 0; t < 3; ++t) {
-    threads.emplace_back([&mgr, t] {
+    threads.emplace_back([&mgr, &scraping, t] {
+      // start once the scraper runs: on a loaded machine the workers could otherwise finish
+      // before it was first scheduled, and nothing would be scraped while they work
+      for (int spin = 0; spin < 100000 && !scraping.load(); ++spin) std::this_thread::yield();
       const peer_id p("12D3KooWBusy" + std::to_string(t));
       for (int i = 0; i < 500; ++i) {
         auto c = mgr.open_connection(direction::inbound, true);
@@ -375,7 +378,8 @@ TEST_CASE("scrapes while threads reserve and release read consistent gauges") {
   }
   std::atomic<int> scrapes{0}, incomplete{0};  // Catch2 assertions are not for other threads
   std::thread scraper([&] {
-    for (int i = 0; i < 200 && !stop.load(); ++i) {
+    scraping = true;
+    for (int i = 0; i < 200 && (i < 3 || !stop.load()); ++i) {  // at least 3 scrapes, however scheduled
       const auto fs = col.Collect();
       ++scrapes;
       if (find_family(fs, "libp2p_rcmgr_peer_streams") == nullptr || fs.size() != 14) ++incomplete;
